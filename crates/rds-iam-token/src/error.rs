@@ -1,0 +1,102 @@
+//! [`Error`]: why a token could not be made, decoded or cached.
+
+use std::fmt;
+
+/// Why a token request was rejected, a token could not be signed, or a token could not be decoded.
+///
+/// Messages say what is wrong and what to pass instead; none includes a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The hostname is empty.
+    EmptyHost,
+    /// The hostname starts with a scheme such as `https://`.
+    HostHasScheme {
+        /// The hostname as given.
+        host: String,
+    },
+    /// The hostname ends with `:PORT`.
+    HostHasPort {
+        /// The hostname as given.
+        host: String,
+        /// The port found in it.
+        port: String,
+    },
+    /// The hostname contains characters a DNS name or IP literal cannot have.
+    InvalidHost {
+        /// The hostname as given.
+        host: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The port is 0.
+    InvalidPort,
+    /// The database user name is empty.
+    EmptyUser,
+    /// The region is not a region name (`us-east-1`, `cn-north-1`, …).
+    InvalidRegion {
+        /// The region as given.
+        region: String,
+    },
+    /// The requested token lifetime is outside 1..=900 seconds.
+    ExpiresInOutOfRange {
+        /// The requested lifetime, in seconds.
+        seconds: u64,
+    },
+    /// The credentials have an empty access key id or secret access key.
+    IncompleteCredentials,
+    /// The credentials are already expired at the signing time.
+    CredentialsExpired {
+        /// The access key id of the expired credentials.
+        access_key_id: String,
+    },
+    /// aws-sigv4 refused to sign (its message, which never contains secrets).
+    Signing(String),
+    /// A token could not be decoded.
+    MalformedToken {
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::EmptyHost => f.write_str("the hostname is empty: pass the DB endpoint, e.g. mydb.abc123.us-east-1.rds.amazonaws.com"),
+            Error::HostHasScheme { host } => write!(
+                f,
+                "the hostname {host:?} contains a scheme: pass the bare endpoint name without `https://` or `mysql://`"
+            ),
+            Error::HostHasPort { host, port } => write!(
+                f,
+                "the hostname {host:?} contains a port: pass the name alone and the port separately (--port {port})"
+            ),
+            Error::InvalidHost { host, reason } => write!(f, "the hostname {host:?} is not valid: {reason}"),
+            Error::InvalidPort => f.write_str("the port must be between 1 and 65535"),
+            Error::EmptyUser => f.write_str("the database user name is empty: pass the user created with the IAM plugin"),
+            Error::InvalidRegion { region } => write!(
+                f,
+                "{region:?} is not an AWS region name: pass one like us-east-1, eu-west-1 or cn-north-1"
+            ),
+            Error::ExpiresInOutOfRange { seconds } => write!(
+                f,
+                "a token can be valid for 1 to 900 seconds (15 minutes), not {seconds}: RDS rejects longer lifetimes"
+            ),
+            Error::IncompleteCredentials => f.write_str("the credentials have an empty access key id or secret access key"),
+            Error::CredentialsExpired { access_key_id } => write!(
+                f,
+                "the credentials for access key {access_key_id} have expired: refresh them (e.g. `aws sso login`) and try again"
+            ),
+            Error::Signing(message) => write!(f, "signing the token failed: {message}"),
+            Error::MalformedToken { reason } => write!(f, "not an RDS IAM auth token: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl Error {
+    pub(crate) fn malformed(reason: impl Into<String>) -> Error {
+        Error::MalformedToken { reason: reason.into() }
+    }
+}

@@ -1,0 +1,341 @@
+//! [`TokenRequest`] and [`AuthToken`]: signing a token exactly as botocore's `generate_db_auth_token` does.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use aws_sigv4::http_request::{SignableBody, SignableRequest, SignatureLocation, SigningSettings, sign};
+use aws_sigv4::sign::v4;
+use aws_smithy_runtime_api::client::identity::Identity;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
+use crate::endpoint::is_region;
+use crate::{Credentials, Error, Secret};
+
+/// The longest lifetime RDS accepts for a token, and the default.
+pub const MAX_EXPIRES_IN: Duration = Duration::from_secs(900);
+
+/// The SigV4 service name for RDS IAM authentication.
+pub const SERVICE: &str = "rds-db";
+
+/// RFC 3986 unreserved characters stay literal; everything else, including every UTF-8 byte, is `%XX`.
+pub(crate) const RFC3986: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
+/// What a token is for: the endpoint it is signed for, the database user, the region, its lifetime.
+///
+/// The host is the **signing host**: the RDS endpoint name the server expects, even when you dial a tunnel or
+/// a CNAME. Construct once and sign as often as needed.
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use rds_iam_token::{Credentials, TokenRequest};
+///
+/// let request = TokenRequest::new("mydb.c1a2b3c4d5e6.us-east-1.rds.amazonaws.com", 3306, "app_user", "us-east-1")?;
+/// let creds = Credentials::new("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
+/// let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_546_300_800); // 2019-01-01T00:00:00Z
+/// let token = request.sign(&creds, now)?;
+/// assert!(token.expose().starts_with(
+///     "mydb.c1a2b3c4d5e6.us-east-1.rds.amazonaws.com:3306/?Action=connect&DBUser=app_user&X-Amz-Algorithm="));
+/// assert_eq!(token.expires_at(), now + Duration::from_secs(900));
+/// # Ok::<(), rds_iam_token::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TokenRequest {
+    host: String,
+    port: u16,
+    user: String,
+    region: String,
+    expires_in: Duration,
+}
+
+impl TokenRequest {
+    /// A request for a 15-minute token. Fails on an empty or malformed host (a scheme or `:port` inside it), port
+    /// 0, an empty user, or a region that is not a region name.
+    pub fn new(host: impl Into<String>, port: u16, user: impl Into<String>, region: impl Into<String>) -> Result<Self, Error> {
+        let host = host.into();
+        validate_host(&host)?;
+        if port == 0 {
+            return Err(Error::InvalidPort);
+        }
+        let user = user.into();
+        if user.is_empty() {
+            return Err(Error::EmptyUser);
+        }
+        let region = region.into();
+        if !is_region(&region) {
+            return Err(Error::InvalidRegion { region });
+        }
+        Ok(Self { host, port, user, region, expires_in: MAX_EXPIRES_IN })
+    }
+
+    /// A shorter lifetime, 1 to 900 seconds (whole seconds; RDS's maximum and the default is 900).
+    pub fn with_expires_in(mut self, expires_in: Duration) -> Result<Self, Error> {
+        let seconds = expires_in.as_secs();
+        if seconds == 0 || seconds > MAX_EXPIRES_IN.as_secs() || expires_in.subsec_nanos() != 0 {
+            return Err(Error::ExpiresInOutOfRange { seconds });
+        }
+        self.expires_in = expires_in;
+        Ok(self)
+    }
+
+    /// The signing host, as given (its case is kept in the token).
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The database user.
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+
+    /// The region the token is signed for.
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// How long a token is valid after signing.
+    pub fn expires_in(&self) -> Duration {
+        self.expires_in
+    }
+
+    /// Signs a token at `now` with `credentials`.
+    ///
+    /// The result is byte-identical to botocore's `generate_db_auth_token` for the same inputs. Fails if the
+    /// credentials are incomplete or already expired at `now`.
+    pub fn sign(&self, credentials: &Credentials, now: SystemTime) -> Result<AuthToken, Error> {
+        if credentials.access_key_id().is_empty() || credentials.secret_access_key().expose().is_empty() {
+            return Err(Error::IncompleteCredentials);
+        }
+        if credentials.is_expired(now) {
+            return Err(Error::CredentialsExpired { access_key_id: credentials.access_key_id().to_owned() });
+        }
+        let value = self.presign(credentials, now)?;
+        Ok(AuthToken(Arc::new(Inner {
+            value: Secret::new(value),
+            signed_at: now,
+            expires_at: now + self.expires_in,
+            credentials_expiry: credentials.expiry(),
+        })))
+    }
+
+    fn presign(&self, credentials: &Credentials, now: SystemTime) -> Result<String, Error> {
+        let user = utf8_percent_encode(&self.user, RFC3986).to_string();
+        // botocore signs the lowercased host and, like any HTTPS client, leaves the default port out of the
+        // `host` header; the token itself keeps the host as given and always carries the port.
+        let signed_host = self.host.to_ascii_lowercase();
+        let host_header = if self.port == 443 { signed_host.clone() } else { format!("{signed_host}:{}", self.port) };
+        let uri = format!("https://{host_header}/?Action=connect&DBUser={user}");
+
+        let identity: Identity = aws_credential_types::Credentials::new(
+            credentials.access_key_id(),
+            credentials.secret_access_key().expose(),
+            credentials.session_token().map(|t| t.expose().clone()),
+            None,
+            "rds-iam",
+        )
+        .into();
+        let mut settings = SigningSettings::default();
+        settings.signature_location = SignatureLocation::QueryParams;
+        settings.expires_in = Some(self.expires_in);
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region(&self.region)
+            .name(SERVICE)
+            .time(now)
+            .settings(settings)
+            .build()
+            .map_err(|e| Error::Signing(e.to_string()))?
+            .into();
+        let request = SignableRequest::new("GET", uri, [("host", host_header.as_str())].into_iter(), SignableBody::Bytes(&[]))
+            .map_err(|e| Error::Signing(e.to_string()))?;
+        let (instructions, signature) = sign(request, &params).map_err(|e| Error::Signing(e.to_string()))?.into_parts();
+
+        let value_of = |name: &str| {
+            instructions
+                .params()
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.as_ref())
+                .ok_or_else(|| Error::Signing(format!("aws-sigv4 returned no {name}")))
+        };
+        let mut out = String::with_capacity(512);
+        out.push_str(&self.host);
+        out.push(':');
+        out.push_str(&self.port.to_string());
+        out.push_str("/?Action=connect&DBUser=");
+        out.push_str(&user);
+        for name in ["X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders"] {
+            push_param(&mut out, name, value_of(name)?);
+        }
+        if credentials.session_token().is_some() {
+            push_param(&mut out, "X-Amz-Security-Token", value_of("X-Amz-Security-Token")?);
+        }
+        push_param(&mut out, "X-Amz-Signature", &signature);
+        Ok(out)
+    }
+}
+
+fn push_param(out: &mut String, name: &str, value: &str) {
+    out.push('&');
+    out.push_str(name);
+    out.push('=');
+    out.extend(utf8_percent_encode(value, RFC3986));
+}
+
+/// Rejects what botocore would silently turn into a token no server accepts.
+fn validate_host(host: &str) -> Result<(), Error> {
+    let invalid = |reason| Err(Error::InvalidHost { host: host.to_owned(), reason });
+    if host.is_empty() {
+        return Err(Error::EmptyHost);
+    }
+    if host.contains("://") {
+        return Err(Error::HostHasScheme { host: host.to_owned() });
+    }
+    if let Some(inner) = host.strip_prefix('[') {
+        return match inner.strip_suffix(']') {
+            Some(ip) if ip.parse::<std::net::Ipv6Addr>().is_ok() => Ok(()),
+            _ => invalid("a bracketed host must be an IPv6 address such as [fd00::1]"),
+        };
+    }
+    if host.parse::<std::net::Ipv6Addr>().is_ok() {
+        return invalid("write an IPv6 address in brackets, e.g. [fd00::1]");
+    }
+    if let Some((_, port)) = host.rsplit_once(':') {
+        if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Error::HostHasPort { host: host.to_owned(), port: port.to_owned() });
+        }
+        return invalid("it contains ':'");
+    }
+    if let Some(c) = host.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))) {
+        return Err(Error::InvalidHost {
+            host: host.to_owned(),
+            reason: if c == '/' {
+                "it contains '/': pass the bare endpoint name"
+            } else {
+                "only letters, digits, '-', '_' and '.' are allowed in a DNS name"
+            },
+        });
+    }
+    Ok(())
+}
+
+/// A signed RDS IAM auth token: the password to send over TLS with `mysql_clear_password`.
+///
+/// Cheap to clone (shared). `Debug` shows the times, never the token; the token's memory is zeroed when the last
+/// clone is dropped.
+#[derive(Clone)]
+pub struct AuthToken(Arc<Inner>);
+
+struct Inner {
+    value: Secret<String>,
+    signed_at: SystemTime,
+    expires_at: SystemTime,
+    credentials_expiry: Option<SystemTime>,
+}
+
+impl AuthToken {
+    /// The token text (`HOST:PORT/?Action=connect&…`). Send it only over TLS.
+    pub fn expose(&self) -> &str {
+        self.0.value.expose()
+    }
+
+    /// When it was signed.
+    pub fn signed_at(&self) -> SystemTime {
+        self.0.signed_at
+    }
+
+    /// When RDS stops accepting it (signing time + lifetime).
+    pub fn expires_at(&self) -> SystemTime {
+        self.0.expires_at
+    }
+
+    /// The end of its real usefulness: the earlier of its own expiry and the expiry of the credentials that
+    /// signed it (RDS rejects a token whose temporary credentials have expired).
+    pub fn usable_until(&self) -> SystemTime {
+        match self.0.credentials_expiry {
+            Some(creds) if creds < self.0.expires_at => creds,
+            _ => self.0.expires_at,
+        }
+    }
+}
+
+impl fmt::Debug for AuthToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthToken")
+            .field("value", &self.0.value)
+            .field("signed_at", &self.0.signed_at)
+            .field("expires_at", &self.0.expires_at)
+            .field("credentials_expiry", &self.0.credentials_expiry)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(secs: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
+    #[test]
+    fn host_validation() {
+        let req = |h: &str| TokenRequest::new(h, 3306, "u", "us-east-1");
+        assert_eq!(req(""), Err(Error::EmptyHost));
+        assert!(matches!(req("https://db.example.com"), Err(Error::HostHasScheme { .. })));
+        assert!(matches!(req("db.example.com:3306"), Err(Error::HostHasPort { port, .. }) if port == "3306"));
+        assert!(matches!(req("db.example.com/"), Err(Error::InvalidHost { .. })));
+        assert!(matches!(req("db example"), Err(Error::InvalidHost { .. })));
+        assert!(matches!(req("::1"), Err(Error::InvalidHost { .. })));
+        assert!(req("[::1]").is_ok());
+        assert!(req("127.0.0.1").is_ok());
+        assert!(req("MyDB.example.com").is_ok());
+    }
+
+    #[test]
+    fn other_validation() {
+        assert_eq!(TokenRequest::new("h", 0, "u", "us-east-1"), Err(Error::InvalidPort));
+        assert_eq!(TokenRequest::new("h", 1, "", "us-east-1"), Err(Error::EmptyUser));
+        assert!(matches!(TokenRequest::new("h", 1, "u", "mars"), Err(Error::InvalidRegion { .. })));
+        let req = TokenRequest::new("h", 1, "u", "us-east-1").unwrap();
+        assert_eq!(
+            req.clone().with_expires_in(Duration::from_secs(901)),
+            Err(Error::ExpiresInOutOfRange { seconds: 901 })
+        );
+        assert!(req.clone().with_expires_in(Duration::ZERO).is_err());
+        assert!(req.clone().with_expires_in(Duration::from_millis(1500)).is_err());
+        assert_eq!(req.with_expires_in(Duration::from_secs(1)).unwrap().expires_in(), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn refuses_bad_credentials() {
+        let req = TokenRequest::new("h", 1, "u", "us-east-1").unwrap();
+        assert_eq!(req.sign(&Credentials::new("", "x"), at(0)).unwrap_err(), Error::IncompleteCredentials);
+        let expired = Credentials::new("ASIA1", "x").with_session_token("t").with_expiry(at(100));
+        assert!(matches!(req.sign(&expired, at(100)), Err(Error::CredentialsExpired { .. })));
+    }
+
+    #[test]
+    fn usable_until_respects_credentials() {
+        let req = TokenRequest::new("h", 1, "u", "us-east-1").unwrap();
+        let creds = Credentials::new("ASIA1", "x").with_session_token("t").with_expiry(at(300));
+        let token = req.sign(&creds, at(0)).unwrap();
+        assert_eq!(token.expires_at(), at(900));
+        assert_eq!(token.usable_until(), at(300));
+        let shown = format!("{token:?}");
+        assert!(!shown.contains("Signature"), "{shown}");
+    }
+
+    #[test]
+    fn shorter_expiry_is_in_token() {
+        let req = TokenRequest::new("h", 1, "u", "us-east-1").unwrap().with_expires_in(Duration::from_secs(60)).unwrap();
+        let token = req.sign(&Credentials::new("A", "x"), at(0)).unwrap();
+        assert!(token.expose().contains("&X-Amz-Expires=60&"));
+        assert_eq!(token.expires_at(), at(60));
+    }
+}
