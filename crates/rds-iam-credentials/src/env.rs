@@ -32,7 +32,9 @@ impl Env {
 
     /// A fixed set of variables (for tests and embedding).
     pub fn from_vars<K: Into<String>, V: Into<String>>(vars: impl IntoIterator<Item = (K, V)>) -> Env {
-        Env(Source::Fixed(Arc::new(vars.into_iter().map(|(k, v)| (k.into(), v.into())).collect())))
+        Env(Source::Fixed(Arc::new(
+            vars.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
+        )))
     }
 
     /// The value of `name`, if set and valid Unicode (set-but-empty is `Some("")`).

@@ -33,7 +33,9 @@ impl Fs {
 
     /// A fixed set of files; every other path is "not found".
     pub fn from_files<P: Into<PathBuf>, C: Into<String>>(files: impl IntoIterator<Item = (P, C)>) -> Fs {
-        Fs(Source::Fixed(Arc::new(files.into_iter().map(|(p, c)| (p.into(), c.into())).collect())))
+        Fs(Source::Fixed(Arc::new(
+            files.into_iter().map(|(p, c)| (p.into(), c.into())).collect(),
+        )))
     }
 
     /// Reads a whole UTF-8 file.

@@ -62,7 +62,11 @@ impl Default for TokenCache {
 impl TokenCache {
     /// An empty cache with the [`DEFAULT_REFRESH_MARGIN`].
     pub fn new() -> Self {
-        Self { slots: Mutex::default(), hasher: RandomState::new(), refresh_margin: DEFAULT_REFRESH_MARGIN }
+        Self {
+            slots: Mutex::default(),
+            hasher: RandomState::new(),
+            refresh_margin: DEFAULT_REFRESH_MARGIN,
+        }
     }
 
     /// Replace tokens this long before they expire.
@@ -74,7 +78,12 @@ impl TokenCache {
     /// A cached token for `request` signed by `credentials`' access key, or a new one signed at `now`.
     ///
     /// Errors are those of [`TokenRequest::sign`]; a failed signing caches nothing.
-    pub fn get_or_sign(&self, request: &TokenRequest, credentials: &Credentials, now: SystemTime) -> Result<AuthToken, Error> {
+    pub fn get_or_sign(
+        &self,
+        request: &TokenRequest,
+        credentials: &Credentials,
+        now: SystemTime,
+    ) -> Result<AuthToken, Error> {
         let slot = self.slot(request, credentials.access_key_id(), now);
         let mut cached = lock(&slot);
         if let Some(token) = cached.as_ref().filter(|t| self.is_fresh(t, request, now)) {
@@ -103,15 +112,23 @@ impl TokenCache {
     fn slot(&self, request: &TokenRequest, access_key_id: &str, now: SystemTime) -> Arc<Mutex<Option<AuthToken>>> {
         let hash = self.hasher.hash_one((request, access_key_id));
         let mut slots = lock(&self.slots);
-        let bucket = slots.entry(hash).or_default();
-        if let Some(entry) = bucket.iter().find(|e| e.request == *request && e.access_key_id == access_key_id) {
+        let found = slots.get(&hash).and_then(|bucket| {
+            bucket
+                .iter()
+                .find(|e| e.request == *request && e.access_key_id == access_key_id)
+        });
+        if let Some(entry) = found {
             return entry.slot.clone();
         }
-        let slot = Arc::new(Mutex::new(None));
-        bucket.push(Entry { request: request.clone(), access_key_id: access_key_id.to_owned(), slot: slot.clone() });
-        if slots.values().map(Vec::len).sum::<usize>() > PRUNE_ABOVE {
+        if slots.values().map(Vec::len).sum::<usize>() >= PRUNE_ABOVE {
             prune(&mut slots, now);
         }
+        let slot = Arc::new(Mutex::new(None));
+        slots.entry(hash).or_default().push(Entry {
+            request: request.clone(),
+            access_key_id: access_key_id.to_owned(),
+            slot: slot.clone(),
+        });
         slot
     }
 
@@ -183,13 +200,21 @@ mod tests {
     #[test]
     fn never_past_credentials_expiry() {
         let cache = TokenCache::new().with_refresh_margin(Duration::from_secs(60));
-        let creds = Credentials::new("ASIA", "s").with_session_token("t").with_expiry(at(200));
+        let creds = Credentials::new("ASIA", "s")
+            .with_session_token("t")
+            .with_expiry(at(200));
         let t0 = cache.get_or_sign(&request("u"), &creds, at(0)).unwrap();
-        assert_eq!(cache.get_or_sign(&request("u"), &creds, at(139)).unwrap().expose(), t0.expose());
+        assert_eq!(
+            cache.get_or_sign(&request("u"), &creds, at(139)).unwrap().expose(),
+            t0.expose()
+        );
         // 60 s before the credentials expire the token is no longer reused, and signing fails once they have.
         let t1 = cache.get_or_sign(&request("u"), &creds, at(140)).unwrap();
         assert_ne!(t1.expose(), t0.expose());
-        assert!(matches!(cache.get_or_sign(&request("u"), &creds, at(200)), Err(Error::CredentialsExpired { .. })));
+        assert!(matches!(
+            cache.get_or_sign(&request("u"), &creds, at(200)),
+            Err(Error::CredentialsExpired { .. })
+        ));
     }
 
     #[test]
@@ -207,8 +232,14 @@ mod tests {
         let cache = TokenCache::new();
         let creds = Credentials::new("AKID", "s");
         let t0 = cache.get_or_sign(&request("u"), &creds, at(200)).unwrap();
-        assert_eq!(cache.get_or_sign(&request("u"), &creds, at(140)).unwrap().expose(), t0.expose());
-        assert_ne!(cache.get_or_sign(&request("u"), &creds, at(139)).unwrap().expose(), t0.expose());
+        assert_eq!(
+            cache.get_or_sign(&request("u"), &creds, at(140)).unwrap().expose(),
+            t0.expose()
+        );
+        assert_ne!(
+            cache.get_or_sign(&request("u"), &creds, at(139)).unwrap().expose(),
+            t0.expose()
+        );
     }
 
     #[test]
@@ -246,8 +277,11 @@ mod tests {
         for i in 0..=PRUNE_ABOVE {
             cache.get_or_sign(&request(&format!("user{i}")), &creds, at(0)).unwrap();
         }
+        // Pruning runs when a key is added to a full cache, and keeps tokens still usable.
         assert_eq!(cache.len(), PRUNE_ABOVE + 1);
         cache.get_or_sign(&request("late"), &creds, at(10_000)).unwrap();
         assert_eq!(cache.len(), 1);
+        let late = cache.get_or_sign(&request("late"), &creds, at(10_001)).unwrap();
+        assert_eq!(late.signed_at(), at(10_000), "the new key survived the pruning");
     }
 }

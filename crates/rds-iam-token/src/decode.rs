@@ -72,10 +72,14 @@ pub fn decode(token: &str) -> Result<DecodedToken, Error> {
     let token = token.trim();
     let token = token.strip_prefix("https://").unwrap_or(token);
     let Some((authority, query)) = token.split_once("/?") else {
-        return Err(Error::malformed("expected HOST:PORT/?Action=connect&… (no \"/?\" found)"));
+        return Err(Error::malformed(
+            "expected HOST:PORT/?Action=connect&… (no \"/?\" found)",
+        ));
     };
     let Some((host, port)) = authority.rsplit_once(':') else {
-        return Err(Error::malformed(format!("expected HOST:PORT before \"/?\", found {authority:?}")));
+        return Err(Error::malformed(format!(
+            "expected HOST:PORT before \"/?\", found {authority:?}"
+        )));
     };
     if host.is_empty() {
         return Err(Error::malformed("the host is empty"));
@@ -109,7 +113,8 @@ pub fn decode(token: &str) -> Result<DecodedToken, Error> {
             return Err(Error::malformed(format!("{name} appears twice")));
         }
     }
-    let required = |value: Option<String>, name: &str| value.ok_or_else(|| Error::malformed(format!("{name} is missing")));
+    let required =
+        |value: Option<String>, name: &str| value.ok_or_else(|| Error::malformed(format!("{name} is missing")));
     let action = required(fields.action, "Action")?;
     if action != "connect" {
         return Err(Error::malformed(format!("Action is {action:?}, not \"connect\"")));
@@ -120,7 +125,9 @@ pub fn decode(token: &str) -> Result<DecodedToken, Error> {
     }
     let algorithm = required(fields.algorithm, "X-Amz-Algorithm")?;
     if algorithm != "AWS4-HMAC-SHA256" {
-        return Err(Error::malformed(format!("X-Amz-Algorithm is {algorithm:?}, not \"AWS4-HMAC-SHA256\"")));
+        return Err(Error::malformed(format!(
+            "X-Amz-Algorithm is {algorithm:?}, not \"AWS4-HMAC-SHA256\""
+        )));
     }
     let credential = required(fields.credential, "X-Amz-Credential")?;
     let scope: Vec<&str> = credential.split('/').collect();
@@ -130,13 +137,17 @@ pub fn decode(token: &str) -> Result<DecodedToken, Error> {
         )));
     };
     if service != SERVICE {
-        return Err(Error::malformed(format!("the credential scope's service is {service:?}, not \"rds-db\"")));
+        return Err(Error::malformed(format!(
+            "the credential scope's service is {service:?}, not \"rds-db\""
+        )));
     }
     let date = required(fields.date, "X-Amz-Date")?;
     let signed_at = parse_amz_date(&date)
         .ok_or_else(|| Error::malformed(format!("X-Amz-Date {date:?} is not YYYYMMDDTHHMMSSZ")))?;
     if !date.starts_with(scope_date) || scope_date.len() != 8 {
-        return Err(Error::malformed(format!("the credential scope date {scope_date:?} does not match X-Amz-Date")));
+        return Err(Error::malformed(format!(
+            "the credential scope date {scope_date:?} does not match X-Amz-Date"
+        )));
     }
     let expires = required(fields.expires, "X-Amz-Expires")?;
     let expires_in = expires
@@ -147,7 +158,11 @@ pub fn decode(token: &str) -> Result<DecodedToken, Error> {
         .ok_or_else(|| Error::malformed(format!("X-Amz-Expires {expires:?} is not 1 to 900 seconds")))?;
     let signed_headers = required(fields.signed_headers, "X-Amz-SignedHeaders")?;
     let signature = required(fields.signature, "X-Amz-Signature")?;
-    if signature.len() != 64 || !signature.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+    if signature.len() != 64
+        || !signature
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
         return Err(Error::malformed("X-Amz-Signature is not 64 lowercase hex digits"));
     }
     Ok(DecodedToken {
@@ -185,10 +200,14 @@ fn parse_amz_date(s: &str) -> Option<SystemTime> {
     }
     let num = |range: std::ops::Range<usize>| -> Option<u32> {
         let digits = s.get(range)?;
-        digits.bytes().all(|c| c.is_ascii_digit()).then(|| digits.parse().ok())?
+        digits
+            .bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| digits.parse().ok())?
     };
     let month = time::Month::try_from(u8::try_from(num(4..6)?).ok()?).ok()?;
-    let date = time::Date::from_calendar_date(i32::try_from(num(0..4)?).ok()?, month, u8::try_from(num(6..8)?).ok()?).ok()?;
+    let date =
+        time::Date::from_calendar_date(i32::try_from(num(0..4)?).ok()?, month, u8::try_from(num(6..8)?).ok()?).ok()?;
     let clock = time::Time::from_hms(
         u8::try_from(num(9..11)?).ok()?,
         u8::try_from(num(11..13)?).ok()?,
@@ -213,7 +232,10 @@ mod tests {
         assert_eq!(d.host, "h.example.com");
         assert_eq!(d.access_key_id, "AKID");
         assert_eq!(d.signed_at, SystemTime::UNIX_EPOCH + Duration::from_secs(1_546_300_800));
-        assert_eq!(d.remaining(d.signed_at + Duration::from_secs(100)), Duration::from_secs(800));
+        assert_eq!(
+            d.remaining(d.signed_at + Duration::from_secs(100)),
+            Duration::from_secs(800)
+        );
         assert!(d.is_expired(d.signed_at + Duration::from_secs(900)));
         assert_eq!(decode(&format!("https://{GOOD}\n")).unwrap(), d);
     }
@@ -232,7 +254,10 @@ mod tests {
             (&GOOD.replace("X-Amz-Signature=03", "X-Amz-Signature=0"), "64"),
             (&format!("{GOOD}&Action=connect"), "twice"),
             (&format!("{GOOD}&Foo=1"), "unexpected"),
-            (&GOOD.replace("&X-Amz-SignedHeaders=host", ""), "X-Amz-SignedHeaders is missing"),
+            (
+                &GOOD.replace("&X-Amz-SignedHeaders=host", ""),
+                "X-Amz-SignedHeaders is missing",
+            ),
             (&GOOD.replace("DBUser=u", "DBUser=%FF"), "UTF-8"),
         ];
         for (token, expected) in cases {

@@ -203,7 +203,13 @@ impl Endpoint {
     }
 
     fn other(kind: EndpointKind) -> Endpoint {
-        Endpoint { kind, region: None, partition: None, identifier: None, fips: false }
+        Endpoint {
+            kind,
+            region: None,
+            partition: None,
+            identifier: None,
+            fips: false,
+        }
     }
 
     /// The kind of endpoint.
@@ -247,7 +253,11 @@ fn parse_rds_name(host: &str) -> Option<Endpoint> {
     let fips = labels[service_at] == "rds-fips";
     let (region, prefix, suffix) = if service_at >= 1 && is_region(labels[service_at - 1]) {
         // NAME.ID.REGION.rds.SUFFIX
-        (labels[service_at - 1], &labels[..service_at - 1], &labels[service_at + 1..])
+        (
+            labels[service_at - 1],
+            &labels[..service_at - 1],
+            &labels[service_at + 1..],
+        )
     } else if labels.get(service_at + 1).is_some_and(|l| is_region(l)) {
         // NAME.ID.rds.REGION.SUFFIX (China's current form)
         (labels[service_at + 1], &labels[..service_at], &labels[service_at + 2..])
@@ -256,8 +266,8 @@ fn parse_rds_name(host: &str) -> Option<Endpoint> {
     };
     let suffix_partition = Partition::from_dns_suffix(&suffix.join("."))?;
     let partition = Partition::from_region(region);
-    let consistent = suffix_partition == partition
-        || (suffix_partition == Partition::Aws && partition == Partition::AwsUsGov);
+    let consistent =
+        suffix_partition == partition || (suffix_partition == Partition::Aws && partition == Partition::AwsUsGov);
     if !consistent {
         return None;
     }
@@ -301,7 +311,9 @@ pub(crate) fn is_region(label: &str) -> bool {
     let parts: Vec<&str> = label.split('-').collect();
     parts.len() >= 3
         && parts[0].len() >= 2
-        && parts[..parts.len() - 1].iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
         && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
         && !parts[parts.len() - 1].is_empty()
 }
@@ -325,21 +337,111 @@ mod tests {
         use EndpointKind::*;
         use Partition::*;
         let aws = Some(Aws);
-        check("mydb.c1a2b3c4d5e6.us-east-1.rds.amazonaws.com", Instance, Some("us-east-1"), aws, Some("mydb"));
-        check("MyDB.C1A2B3C4D5E6.US-EAST-1.rds.amazonaws.com.", Instance, Some("us-east-1"), aws, Some("mydb"));
-        check("c.cluster-abc123.us-west-2.rds.amazonaws.com", Cluster, Some("us-west-2"), aws, Some("c"));
-        check("c.cluster-ro-abc123.eu-west-1.rds.amazonaws.com", ClusterReader, Some("eu-west-1"), aws, Some("c"));
-        check("e.cluster-custom-abc123.ap-south-1.rds.amazonaws.com", ClusterCustom, Some("ap-south-1"), aws, Some("e"));
-        check("g.shardgrp-abc123.us-east-2.rds.amazonaws.com", ShardGroup, Some("us-east-2"), aws, Some("g"));
-        check("p.proxy-abc123.us-east-1.rds.amazonaws.com", Proxy, Some("us-east-1"), aws, Some("p"));
-        check("ro.endpoint.proxy-abc123.us-east-1.rds.amazonaws.com", ProxyEndpoint, Some("us-east-1"), aws, Some("ro"));
-        check("mydb.abc123.rds.cn-north-1.amazonaws.com.cn", Instance, Some("cn-north-1"), Some(AwsCn), Some("mydb"));
-        check("mydb.abc123.cn-northwest-1.rds.amazonaws.com.cn", Instance, Some("cn-northwest-1"), Some(AwsCn), Some("mydb"));
-        check("c.cluster-abc123.us-gov-west-1.rds.amazonaws.com", Cluster, Some("us-gov-west-1"), Some(AwsUsGov), Some("c"));
-        check("mydb.abc123.us-gov-east-1.rds-fips.amazonaws.com", Instance, Some("us-gov-east-1"), Some(AwsUsGov), Some("mydb"));
-        check("mydb.abc123.eusc-de-east-1.rds.amazonaws.eu", Instance, Some("eusc-de-east-1"), Some(AwsEusc), Some("mydb"));
-        check("mydb.abc123.us-iso-east-1.rds.c2s.ic.gov", Instance, Some("us-iso-east-1"), Some(AwsIso), Some("mydb"));
-        check("mydb.abc123.us-isob-east-1.rds.sc2s.sgov.gov", Instance, Some("us-isob-east-1"), Some(AwsIsoB), Some("mydb"));
+        check(
+            "mydb.c1a2b3c4d5e6.us-east-1.rds.amazonaws.com",
+            Instance,
+            Some("us-east-1"),
+            aws,
+            Some("mydb"),
+        );
+        check(
+            "MyDB.C1A2B3C4D5E6.US-EAST-1.rds.amazonaws.com.",
+            Instance,
+            Some("us-east-1"),
+            aws,
+            Some("mydb"),
+        );
+        check(
+            "c.cluster-abc123.us-west-2.rds.amazonaws.com",
+            Cluster,
+            Some("us-west-2"),
+            aws,
+            Some("c"),
+        );
+        check(
+            "c.cluster-ro-abc123.eu-west-1.rds.amazonaws.com",
+            ClusterReader,
+            Some("eu-west-1"),
+            aws,
+            Some("c"),
+        );
+        check(
+            "e.cluster-custom-abc123.ap-south-1.rds.amazonaws.com",
+            ClusterCustom,
+            Some("ap-south-1"),
+            aws,
+            Some("e"),
+        );
+        check(
+            "g.shardgrp-abc123.us-east-2.rds.amazonaws.com",
+            ShardGroup,
+            Some("us-east-2"),
+            aws,
+            Some("g"),
+        );
+        check(
+            "p.proxy-abc123.us-east-1.rds.amazonaws.com",
+            Proxy,
+            Some("us-east-1"),
+            aws,
+            Some("p"),
+        );
+        check(
+            "ro.endpoint.proxy-abc123.us-east-1.rds.amazonaws.com",
+            ProxyEndpoint,
+            Some("us-east-1"),
+            aws,
+            Some("ro"),
+        );
+        check(
+            "mydb.abc123.rds.cn-north-1.amazonaws.com.cn",
+            Instance,
+            Some("cn-north-1"),
+            Some(AwsCn),
+            Some("mydb"),
+        );
+        check(
+            "mydb.abc123.cn-northwest-1.rds.amazonaws.com.cn",
+            Instance,
+            Some("cn-northwest-1"),
+            Some(AwsCn),
+            Some("mydb"),
+        );
+        check(
+            "c.cluster-abc123.us-gov-west-1.rds.amazonaws.com",
+            Cluster,
+            Some("us-gov-west-1"),
+            Some(AwsUsGov),
+            Some("c"),
+        );
+        check(
+            "mydb.abc123.us-gov-east-1.rds-fips.amazonaws.com",
+            Instance,
+            Some("us-gov-east-1"),
+            Some(AwsUsGov),
+            Some("mydb"),
+        );
+        check(
+            "mydb.abc123.eusc-de-east-1.rds.amazonaws.eu",
+            Instance,
+            Some("eusc-de-east-1"),
+            Some(AwsEusc),
+            Some("mydb"),
+        );
+        check(
+            "mydb.abc123.us-iso-east-1.rds.c2s.ic.gov",
+            Instance,
+            Some("us-iso-east-1"),
+            Some(AwsIso),
+            Some("mydb"),
+        );
+        check(
+            "mydb.abc123.us-isob-east-1.rds.sc2s.sgov.gov",
+            Instance,
+            Some("us-isob-east-1"),
+            Some(AwsIsoB),
+            Some("mydb"),
+        );
     }
 
     #[test]

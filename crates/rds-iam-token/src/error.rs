@@ -62,7 +62,9 @@ pub enum Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::EmptyHost => f.write_str("the hostname is empty: pass the DB endpoint, e.g. mydb.abc123.us-east-1.rds.amazonaws.com"),
+            Error::EmptyHost => {
+                f.write_str("the hostname is empty: pass the DB endpoint, e.g. mydb.abc123.us-east-1.rds.amazonaws.com")
+            }
             Error::HostHasScheme { host } => write!(
                 f,
                 "the hostname {host:?} contains a scheme: pass the bare endpoint name without `https://` or `mysql://`"
@@ -73,7 +75,9 @@ impl fmt::Display for Error {
             ),
             Error::InvalidHost { host, reason } => write!(f, "the hostname {host:?} is not valid: {reason}"),
             Error::InvalidPort => f.write_str("the port must be between 1 and 65535"),
-            Error::EmptyUser => f.write_str("the database user name is empty: pass the user created with the IAM plugin"),
+            Error::EmptyUser => {
+                f.write_str("the database user name is empty: pass the user created with the IAM plugin")
+            }
             Error::InvalidRegion { region } => write!(
                 f,
                 "{region:?} is not an AWS region name: pass one like us-east-1, eu-west-1 or cn-north-1"
@@ -82,7 +86,9 @@ impl fmt::Display for Error {
                 f,
                 "a token can be valid for 1 to 900 seconds (15 minutes), not {seconds}: RDS rejects longer lifetimes"
             ),
-            Error::IncompleteCredentials => f.write_str("the credentials have an empty access key id or secret access key"),
+            Error::IncompleteCredentials => {
+                f.write_str("the credentials have an empty access key id or secret access key")
+            }
             Error::CredentialsExpired { access_key_id } => write!(
                 f,
                 "the credentials for access key {access_key_id} have expired: refresh them (e.g. `aws sso login`) and try again"

@@ -46,4 +46,4 @@ pub use endpoint::{Endpoint, EndpointKind, Partition};
 pub use error::Error;
 pub use region::{RegionChoice, RegionSource, choose_region};
 pub use secret::Secret;
-pub use sign::{AuthToken, MAX_EXPIRES_IN, SERVICE, TokenRequest};
+pub use sign::{AuthToken, MAX_EXPIRES_IN, SERVICE, TokenRequest, validate_host};

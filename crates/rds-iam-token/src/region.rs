@@ -42,15 +42,30 @@ pub struct RegionChoice {
 ///
 /// assert!(choose_region(None, &Endpoint::parse("10.0.0.5"), None).is_none());
 /// ```
-pub fn choose_region(explicit: Option<&str>, endpoint: &Endpoint, configured: Option<(&str, &str)>) -> Option<RegionChoice> {
+pub fn choose_region(
+    explicit: Option<&str>,
+    endpoint: &Endpoint,
+    configured: Option<(&str, &str)>,
+) -> Option<RegionChoice> {
     let explicit = explicit.filter(|r| !r.is_empty());
     let configured = configured.filter(|(r, _)| !r.is_empty());
     if let Some(region) = explicit {
-        let hostname_region = endpoint.region().filter(|h| !h.eq_ignore_ascii_case(region)).map(str::to_owned);
-        return Some(RegionChoice { region: region.to_owned(), source: RegionSource::Explicit, hostname_region });
+        let hostname_region = endpoint
+            .region()
+            .filter(|h| !h.eq_ignore_ascii_case(region))
+            .map(str::to_owned);
+        return Some(RegionChoice {
+            region: region.to_owned(),
+            source: RegionSource::Explicit,
+            hostname_region,
+        });
     }
     if let Some(region) = endpoint.region() {
-        return Some(RegionChoice { region: region.to_owned(), source: RegionSource::Hostname, hostname_region: None });
+        return Some(RegionChoice {
+            region: region.to_owned(),
+            source: RegionSource::Hostname,
+            hostname_region: None,
+        });
     }
     configured.map(|(region, from)| RegionChoice {
         region: region.to_owned(),
@@ -68,7 +83,10 @@ mod tests {
         let rds = Endpoint::parse("mydb.abc123.eu-west-1.rds.amazonaws.com");
         let other = Endpoint::parse("localhost");
         let pick = |e, ep, c| choose_region(e, ep, c).map(|c| (c.region, c.source, c.hostname_region));
-        assert_eq!(pick(Some("eu-west-1"), &rds, None), Some(("eu-west-1".into(), RegionSource::Explicit, None)));
+        assert_eq!(
+            pick(Some("eu-west-1"), &rds, None),
+            Some(("eu-west-1".into(), RegionSource::Explicit, None))
+        );
         assert_eq!(
             pick(Some("us-east-1"), &rds, None),
             Some(("us-east-1".into(), RegionSource::Explicit, Some("eu-west-1".into())))

@@ -51,7 +51,12 @@ pub struct TokenRequest {
 impl TokenRequest {
     /// A request for a 15-minute token. Fails on an empty or malformed host (a scheme or `:port` inside it), port
     /// 0, an empty user, or a region that is not a region name.
-    pub fn new(host: impl Into<String>, port: u16, user: impl Into<String>, region: impl Into<String>) -> Result<Self, Error> {
+    pub fn new(
+        host: impl Into<String>,
+        port: u16,
+        user: impl Into<String>,
+        region: impl Into<String>,
+    ) -> Result<Self, Error> {
         let host = host.into();
         validate_host(&host)?;
         if port == 0 {
@@ -65,7 +70,13 @@ impl TokenRequest {
         if !is_region(&region) {
             return Err(Error::InvalidRegion { region });
         }
-        Ok(Self { host, port, user, region, expires_in: MAX_EXPIRES_IN })
+        Ok(Self {
+            host,
+            port,
+            user,
+            region,
+            expires_in: MAX_EXPIRES_IN,
+        })
     }
 
     /// A shorter lifetime, 1 to 900 seconds (whole seconds; RDS's maximum and the default is 900).
@@ -112,7 +123,9 @@ impl TokenRequest {
             return Err(Error::IncompleteCredentials);
         }
         if credentials.is_expired(now) {
-            return Err(Error::CredentialsExpired { access_key_id: credentials.access_key_id().to_owned() });
+            return Err(Error::CredentialsExpired {
+                access_key_id: credentials.access_key_id().to_owned(),
+            });
         }
         let value = self.presign(credentials, now)?;
         Ok(AuthToken(Arc::new(Inner {
@@ -128,7 +141,11 @@ impl TokenRequest {
         // botocore signs the lowercased host and, like any HTTPS client, leaves the default port out of the
         // `host` header; the token itself keeps the host as given and always carries the port.
         let signed_host = self.host.to_ascii_lowercase();
-        let host_header = if self.port == 443 { signed_host.clone() } else { format!("{signed_host}:{}", self.port) };
+        let host_header = if self.port == 443 {
+            signed_host.clone()
+        } else {
+            format!("{signed_host}:{}", self.port)
+        };
         let uri = format!("https://{host_header}/?Action=connect&DBUser={user}");
 
         let identity: Identity = aws_credential_types::Credentials::new(
@@ -151,9 +168,18 @@ impl TokenRequest {
             .build()
             .map_err(|e| Error::Signing(e.to_string()))?
             .into();
-        let request = SignableRequest::new("GET", uri, [("host", host_header.as_str())].into_iter(), SignableBody::Bytes(&[]))
-            .map_err(|e| Error::Signing(e.to_string()))?;
-        let (instructions, signature) = sign(request, &params).map_err(|e| Error::Signing(e.to_string()))?.into_parts();
+        let request = SignableRequest::new(
+            "GET",
+            uri,
+            [("host", host_header.as_str())].into_iter(),
+            SignableBody::Bytes(&[]),
+        )
+        .map_err(|e| Error::Signing(e.to_string()))?;
+        // aws-sigv4 logs the canonical request at TRACE, session token included: silence it for this call so no
+        // subscriber of any program using this crate can record the secret.
+        let signed =
+            tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::default(), || sign(request, &params));
+        let (instructions, signature) = signed.map_err(|e| Error::Signing(e.to_string()))?.into_parts();
 
         let value_of = |name: &str| {
             instructions
@@ -169,7 +195,13 @@ impl TokenRequest {
         out.push_str(&self.port.to_string());
         out.push_str("/?Action=connect&DBUser=");
         out.push_str(&user);
-        for name in ["X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders"] {
+        for name in [
+            "X-Amz-Algorithm",
+            "X-Amz-Credential",
+            "X-Amz-Date",
+            "X-Amz-Expires",
+            "X-Amz-SignedHeaders",
+        ] {
             push_param(&mut out, name, value_of(name)?);
         }
         if credentials.session_token().is_some() {
@@ -187,9 +219,21 @@ fn push_param(out: &mut String, name: &str, value: &str) {
     out.extend(utf8_percent_encode(value, RFC3986));
 }
 
-/// Rejects what botocore would silently turn into a token no server accepts.
-fn validate_host(host: &str) -> Result<(), Error> {
-    let invalid = |reason| Err(Error::InvalidHost { host: host.to_owned(), reason });
+/// Checks that `host` is a bare DNS name or IP literal — no scheme, no `:port`, no path — as
+/// [`TokenRequest::new`] does. Rejects what botocore would silently turn into a token no server accepts.
+///
+/// ```
+/// use rds_iam_token::{validate_host, Error};
+/// assert!(validate_host("mydb.abc123.us-east-1.rds.amazonaws.com").is_ok());
+/// assert!(matches!(validate_host("mydb.example.com:3306"), Err(Error::HostHasPort { .. })));
+/// ```
+pub fn validate_host(host: &str) -> Result<(), Error> {
+    let invalid = |reason| {
+        Err(Error::InvalidHost {
+            host: host.to_owned(),
+            reason,
+        })
+    };
     if host.is_empty() {
         return Err(Error::EmptyHost);
     }
@@ -207,11 +251,17 @@ fn validate_host(host: &str) -> Result<(), Error> {
     }
     if let Some((_, port)) = host.rsplit_once(':') {
         if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(Error::HostHasPort { host: host.to_owned(), port: port.to_owned() });
+            return Err(Error::HostHasPort {
+                host: host.to_owned(),
+                port: port.to_owned(),
+            });
         }
         return invalid("it contains ':'");
     }
-    if let Some(c) = host.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))) {
+    if let Some(c) = host
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')))
+    {
         return Err(Error::InvalidHost {
             host: host.to_owned(),
             reason: if c == '/' {
@@ -287,7 +337,10 @@ mod tests {
     fn host_validation() {
         let req = |h: &str| TokenRequest::new(h, 3306, "u", "us-east-1");
         assert_eq!(req(""), Err(Error::EmptyHost));
-        assert!(matches!(req("https://db.example.com"), Err(Error::HostHasScheme { .. })));
+        assert!(matches!(
+            req("https://db.example.com"),
+            Err(Error::HostHasScheme { .. })
+        ));
         assert!(matches!(req("db.example.com:3306"), Err(Error::HostHasPort { port, .. }) if port == "3306"));
         assert!(matches!(req("db.example.com/"), Err(Error::InvalidHost { .. })));
         assert!(matches!(req("db example"), Err(Error::InvalidHost { .. })));
@@ -301,7 +354,10 @@ mod tests {
     fn other_validation() {
         assert_eq!(TokenRequest::new("h", 0, "u", "us-east-1"), Err(Error::InvalidPort));
         assert_eq!(TokenRequest::new("h", 1, "", "us-east-1"), Err(Error::EmptyUser));
-        assert!(matches!(TokenRequest::new("h", 1, "u", "mars"), Err(Error::InvalidRegion { .. })));
+        assert!(matches!(
+            TokenRequest::new("h", 1, "u", "mars"),
+            Err(Error::InvalidRegion { .. })
+        ));
         let req = TokenRequest::new("h", 1, "u", "us-east-1").unwrap();
         assert_eq!(
             req.clone().with_expires_in(Duration::from_secs(901)),
@@ -309,21 +365,34 @@ mod tests {
         );
         assert!(req.clone().with_expires_in(Duration::ZERO).is_err());
         assert!(req.clone().with_expires_in(Duration::from_millis(1500)).is_err());
-        assert_eq!(req.with_expires_in(Duration::from_secs(1)).unwrap().expires_in(), Duration::from_secs(1));
+        assert_eq!(
+            req.with_expires_in(Duration::from_secs(1)).unwrap().expires_in(),
+            Duration::from_secs(1)
+        );
     }
 
     #[test]
     fn refuses_bad_credentials() {
         let req = TokenRequest::new("h", 1, "u", "us-east-1").unwrap();
-        assert_eq!(req.sign(&Credentials::new("", "x"), at(0)).unwrap_err(), Error::IncompleteCredentials);
-        let expired = Credentials::new("ASIA1", "x").with_session_token("t").with_expiry(at(100));
-        assert!(matches!(req.sign(&expired, at(100)), Err(Error::CredentialsExpired { .. })));
+        assert_eq!(
+            req.sign(&Credentials::new("", "x"), at(0)).unwrap_err(),
+            Error::IncompleteCredentials
+        );
+        let expired = Credentials::new("ASIA1", "x")
+            .with_session_token("t")
+            .with_expiry(at(100));
+        assert!(matches!(
+            req.sign(&expired, at(100)),
+            Err(Error::CredentialsExpired { .. })
+        ));
     }
 
     #[test]
     fn usable_until_respects_credentials() {
         let req = TokenRequest::new("h", 1, "u", "us-east-1").unwrap();
-        let creds = Credentials::new("ASIA1", "x").with_session_token("t").with_expiry(at(300));
+        let creds = Credentials::new("ASIA1", "x")
+            .with_session_token("t")
+            .with_expiry(at(300));
         let token = req.sign(&creds, at(0)).unwrap();
         assert_eq!(token.expires_at(), at(900));
         assert_eq!(token.usable_until(), at(300));
@@ -332,8 +401,45 @@ mod tests {
     }
 
     #[test]
+    fn nothing_secret_reaches_a_trace_subscriber() {
+        let logs = Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+        let sink = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || Capture(sink.clone()))
+            .finish();
+        let creds = Credentials::new("ASIAEXAMPLE", "SECRETKEYVALUE").with_session_token("SESSIONTOKENVALUE");
+        let req = TokenRequest::new("h", 1, "u", "us-east-1").unwrap();
+        let token = tracing::subscriber::with_default(subscriber, || {
+            tracing::trace!("subscriber is live");
+            req.sign(&creds, at(0)).unwrap()
+        });
+        let logs = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
+        assert!(logs.contains("subscriber is live"), "{logs}");
+        let signature = token.expose().rsplit_once('=').unwrap().1;
+        for secret in ["SECRETKEYVALUE", "SESSIONTOKENVALUE", signature] {
+            assert!(!logs.contains(secret), "{secret} logged: {logs}");
+        }
+    }
+
+    struct Capture(Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Capture {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
     fn shorter_expiry_is_in_token() {
-        let req = TokenRequest::new("h", 1, "u", "us-east-1").unwrap().with_expires_in(Duration::from_secs(60)).unwrap();
+        let req = TokenRequest::new("h", 1, "u", "us-east-1")
+            .unwrap()
+            .with_expires_in(Duration::from_secs(60))
+            .unwrap();
         let token = req.sign(&Credentials::new("A", "x"), at(0)).unwrap();
         assert!(token.expose().contains("&X-Amz-Expires=60&"));
         assert_eq!(token.expires_at(), at(60));

@@ -1,0 +1,3 @@
+//! One module per `rds-iam` subcommand.
+
+pub(crate) mod token;

@@ -1,0 +1,39 @@
+//! [`Context`]: the real world (clock, environment, files, terminal) as the commands see it.
+
+use std::time::SystemTime;
+
+use rds_iam_credentials::{Env, Fs};
+
+/// What a command reads from outside: the process environment, the file system and the clock.
+#[derive(Debug, Clone)]
+pub(crate) struct Context {
+    pub(crate) env: Env,
+    pub(crate) fs: Fs,
+    pub(crate) now: SystemTime,
+}
+
+impl Context {
+    /// The process's environment, file system and the current time.
+    pub(crate) fn real() -> Context {
+        #[allow(clippy::disallowed_methods)] // the CLI is the one place that reads the clock
+        let now = SystemTime::now();
+        Context {
+            env: Env::real(),
+            fs: Fs::real(),
+            now,
+        }
+    }
+}
+
+/// Logs to stderr when `RUST_LOG` is set (e.g. `RUST_LOG=rds_iam=debug`); silent otherwise. Secrets are never
+/// logged: every secret is a `Secret`, whose `Debug` is redacted.
+pub(crate) fn init_logging() {
+    #[allow(clippy::disallowed_methods)] // the CLI reads its own environment
+    if std::env::var_os("RUST_LOG").is_none() {
+        return;
+    }
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+}

@@ -1,0 +1,60 @@
+//! `rds-iam`: log in to Amazon RDS / Aurora MySQL and MariaDB with AWS IAM instead of stored passwords.
+//!
+//! This binary owns presentation, the real clock, the process environment and exit codes; the work is done by
+//! the library crates.
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a command-line program prints
+
+mod commands;
+mod context;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  failure: no credentials, no region, bad input, a malformed token (the message says what to do)
+  2  usage error: unknown flag, missing argument";
+
+/// Log in to Amazon RDS / Aurora MySQL and MariaDB with AWS IAM.
+#[derive(Debug, Parser)]
+#[command(name = "rds-iam", version, after_help = EXIT_CODES, max_term_width = 110)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print an IAM auth token for a DB user, like `aws rds generate-db-auth-token`.
+    #[command(visible_alias = "generate-db-auth-token")]
+    Token(commands::token::TokenArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    context::init_logging();
+    let result = match cli.command {
+        Command::Token(args) => commands::token::run(args, &context::Context::real()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,89 @@
+//! [`DefaultChain`]: the credential sources in the order the AWS SDKs use.
+
+use crate::{Credentials, CredentialsError, Env, EnvironmentProvider, Fs, ProfileProvider, ProvideCredentials};
+
+/// Environment variables, then the selected profile. The first source with credentials wins; a source that is
+/// configured but broken stops the chain with its error; if none has credentials, the error lists every place
+/// looked.
+#[derive(Debug)]
+pub struct DefaultChain {
+    providers: Vec<Box<dyn ProvideCredentials>>,
+}
+
+impl DefaultChain {
+    /// The chain over `env` and `fs`, with the profile from `AWS_PROFILE` or `default`.
+    pub fn new(env: Env, fs: Fs) -> Self {
+        Self::with_profile(env, fs, None)
+    }
+
+    /// The chain with an explicit profile (`--profile`), which also beats `AWS_PROFILE`.
+    pub fn with_profile(env: Env, fs: Fs, profile: Option<&str>) -> Self {
+        let mut profile_provider = ProfileProvider::new(env.clone(), fs);
+        if let Some(name) = profile {
+            profile_provider = profile_provider.with_profile(name);
+            // An explicit profile means "use this profile": skip the environment, as the AWS CLI does.
+            return Self {
+                providers: vec![Box::new(profile_provider)],
+            };
+        }
+        Self {
+            providers: vec![Box::new(EnvironmentProvider::new(env)), Box::new(profile_provider)],
+        }
+    }
+}
+
+impl ProvideCredentials for DefaultChain {
+    fn provide(&self) -> Result<Credentials, CredentialsError> {
+        let mut looked = Vec::new();
+        for provider in &self.providers {
+            match provider.provide() {
+                Err(err @ CredentialsError::NotFound { .. }) => looked.push(err.to_string()),
+                other => return other,
+            }
+        }
+        Err(CredentialsError::NoneFound { looked })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_beats_profile_and_explicit_profile_beats_env() {
+        let env = Env::from_vars([
+            ("HOME", "/h"),
+            ("AWS_ACCESS_KEY_ID", "AKIDENV"),
+            ("AWS_SECRET_ACCESS_KEY", "s"),
+        ]);
+        let fs = Fs::from_files([(
+            "/h/.aws/credentials",
+            "[default]\naws_access_key_id = AKIDDEFAULT\naws_secret_access_key = s\n[p]\naws_access_key_id = AKIDP\naws_secret_access_key = s\n",
+        )]);
+        assert_eq!(
+            DefaultChain::new(env.clone(), fs.clone())
+                .provide()
+                .unwrap()
+                .access_key_id(),
+            "AKIDENV"
+        );
+        let p = DefaultChain::with_profile(env, fs, Some("p")).provide().unwrap();
+        assert_eq!(p.access_key_id(), "AKIDP");
+    }
+
+    #[test]
+    fn none_found_lists_places() {
+        let err = DefaultChain::new(Env::from_vars([("HOME", "/h")]), Fs::from_files::<&str, &str>([]))
+            .provide()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("environment variables: AWS_ACCESS_KEY_ID is not set"),
+            "{err}"
+        );
+        assert!(
+            err.contains("profile default: no [default] profile in /h/.aws/credentials and /h/.aws/config"),
+            "{err}"
+        );
+    }
+}

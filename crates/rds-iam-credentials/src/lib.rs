@@ -1,0 +1,50 @@
+//! The AWS credential chain for rds-iam: blocking, no tokio runtime, and errors that say where it looked.
+//!
+//! - [`EnvironmentProvider`]: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`.
+//! - [`ProfileProvider`]: static keys in the shared `config` / `credentials` files.
+//! - [`DefaultChain`]: the providers in the AWS order; "not found" moves on, any other error stops.
+//! - [`resolve_region`]: `AWS_REGION` > `AWS_DEFAULT_REGION` > the profile's `region`.
+//! - [`profile`]: the shared-config file parser and file locations.
+//!
+//! Environment and files are read through [`Env`] and [`Fs`], so every provider is testable without the real
+//! `HOME`.
+//!
+//! ```
+//! use rds_iam_credentials::{DefaultChain, Env, Fs, ProvideCredentials};
+//!
+//! let env = Env::from_vars([("HOME", "/home/me"), ("AWS_PROFILE", "ci")]);
+//! let fs = Fs::from_files([(
+//!     "/home/me/.aws/credentials",
+//!     "[ci]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n",
+//! )]);
+//! let creds = DefaultChain::new(env, fs).provide()?;
+//! assert_eq!(creds.access_key_id(), "AKIAIOSFODNN7EXAMPLE");
+//! assert_eq!(creds.source(), Some("profile ci"));
+//! # Ok::<(), rds_iam_credentials::CredentialsError>(())
+//! ```
+//!
+//! # Crate features
+//! None.
+
+mod chain;
+mod env;
+mod error;
+mod fs;
+pub mod profile;
+mod providers;
+mod region;
+
+pub use chain::DefaultChain;
+pub use env::Env;
+pub use error::CredentialsError;
+pub use fs::Fs;
+pub use providers::{EnvironmentProvider, ProfileProvider};
+pub use rds_iam_token::{Credentials, Secret};
+pub use region::{ConfiguredRegion, resolve_region};
+
+/// Something that can produce AWS credentials.
+pub trait ProvideCredentials: std::fmt::Debug + Send + Sync {
+    /// Loads credentials. [`CredentialsError::NotFound`] means "nothing here, try the next source"; every other
+    /// error means this source is configured but broken, and a chain stops with it.
+    fn provide(&self) -> Result<Credentials, CredentialsError>;
+}

@@ -1,0 +1,168 @@
+//! Runners for the smithy-rs profile conformance suites (`profile-parser-tests.json`,
+//! `file-location-tests.json`), called by `cargo xtask conformance` and by this crate's tests.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::location::{Platform, file_path};
+use super::{FileKind, Profile, Source, parse, selected_profile_name};
+use crate::Env;
+
+/// The outcome of one conformance case.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaseResult {
+    /// The case's `name` from the suite.
+    pub name: String,
+    /// `Err` says why the case failed.
+    pub outcome: Result<(), String>,
+}
+
+/// Runs every case of `profile-parser-tests.json`.
+pub fn conformance_profile_parser(json: &str) -> Vec<CaseResult> {
+    run_suite(json, "profile-parser-tests.json", parser_case)
+}
+
+/// Runs every case of `file-location-tests.json`, each with the rules of its `platform`.
+pub fn conformance_file_location(json: &str) -> Vec<CaseResult> {
+    run_suite(json, "file-location-tests.json", location_case)
+}
+
+fn run_suite(json: &str, suite: &str, run: fn(&Value) -> Result<(), String>) -> Vec<CaseResult> {
+    let tests = serde_json::from_str::<Value>(json)
+        .map_err(|e| format!("not JSON: {e}"))
+        .and_then(|v| match v.get("tests") {
+            Some(Value::Array(tests)) => Ok(tests.clone()),
+            _ => Err("no `tests` array".to_owned()),
+        });
+    match tests {
+        Ok(tests) => tests
+            .iter()
+            .enumerate()
+            .map(|(i, case)| CaseResult {
+                name: case["name"]
+                    .as_str()
+                    .map_or_else(|| format!("{suite} case {i}"), str::to_owned),
+                outcome: run(case),
+            })
+            .collect(),
+        Err(why) => vec![CaseResult {
+            name: suite.to_owned(),
+            outcome: Err(why),
+        }],
+    }
+}
+
+type Sections = BTreeMap<String, BTreeMap<String, String>>;
+
+fn parser_case(case: &Value) -> Result<(), String> {
+    let input = &case["input"];
+    let source = |key: &str, path: &'static str| {
+        input[key].as_str().map(|contents| Source {
+            path: Path::new(path),
+            contents,
+        })
+    };
+    let result = parse(
+        source("configFile", "~/.aws/config"),
+        source("credentialsFile", "~/.aws/credentials"),
+    );
+    let output = &case["output"];
+    if let Some(expected) = output["errorContaining"].as_str() {
+        return match result {
+            Err(e) if e.to_string().contains(expected) => Ok(()),
+            Err(e) => Err(format!(
+                "expected an error containing {expected:?}, got {:?}",
+                e.to_string()
+            )),
+            Ok(set) => Err(format!("expected an error containing {expected:?}, got {set:?}")),
+        };
+    }
+    let set = result.map_err(|e| format!("unexpected error: {e}"))?;
+    let expected = &output["config"];
+    let actual = sections(&set.profiles);
+    compare("profiles", sections_of(&expected["profiles"])?, actual)?;
+    if !expected["sso_sessions"].is_null() {
+        let actual = sections(&set.sso_sessions);
+        compare("sso_sessions", sections_of(&expected["sso_sessions"])?, actual)?;
+    }
+    Ok(())
+}
+
+fn compare(what: &str, expected: Sections, actual: Sections) -> Result<(), String> {
+    if expected == actual {
+        Ok(())
+    } else {
+        Err(format!("{what}: expected {expected:?}, got {actual:?}"))
+    }
+}
+
+fn sections(map: &BTreeMap<String, Profile>) -> Sections {
+    map.iter()
+        .map(|(name, profile)| (name.clone(), profile.properties.clone()))
+        .collect()
+}
+
+fn sections_of(value: &Value) -> Result<Sections, String> {
+    let bad = || format!("expected an object of objects of strings, found {value}");
+    let mut sections = Sections::new();
+    for (name, properties) in value.as_object().ok_or_else(bad)? {
+        let mut map = BTreeMap::new();
+        for (key, value) in properties.as_object().ok_or_else(bad)? {
+            map.insert(key.clone(), value.as_str().ok_or_else(bad)?.to_owned());
+        }
+        sections.insert(name.clone(), map);
+    }
+    Ok(sections)
+}
+
+fn location_case(case: &Value) -> Result<(), String> {
+    let platform = match case["platform"].as_str() {
+        Some("windows") => Platform::Windows,
+        Some("linux" | "macos") => Platform::Unix,
+        other => return Err(format!("unknown platform {other:?}")),
+    };
+    let vars = case["environment"]
+        .as_object()
+        .ok_or("no `environment` object")?
+        .iter()
+        .map(|(k, v)| Ok((k.clone(), v.as_str().ok_or("non-string variable")?.to_owned())))
+        .collect::<Result<Vec<_>, String>>()?;
+    let env = Env::from_vars(vars);
+    for (kind, key) in [
+        (FileKind::Config, "configLocation"),
+        (FileKind::Credentials, "credentialsLocation"),
+    ] {
+        let actual = file_path(&env, platform, kind);
+        let actual = actual.to_string_lossy();
+        if Some(actual.as_ref()) != case[key].as_str() {
+            return Err(format!("{key}: expected {}, got {actual:?}", case[key]));
+        }
+    }
+    if let Some(expected) = case["profile"].as_str() {
+        let actual = selected_profile_name(&env, None);
+        if actual != expected {
+            return Err(format!("profile: expected {expected:?}, got {actual:?}"));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runner_reports_failures() {
+        let json = r#"{"tests":[
+            {"name":"ok","input":{"configFile":"[profile a]"},"output":{"config":{"profiles":{"a":{}}}}},
+            {"name":"bad","input":{"configFile":"[profile a]"},"output":{"config":{"profiles":{}}}},
+            {"name":"err","input":{"configFile":"x"},"output":{"errorContaining":"nope"}}
+        ]}"#;
+        let results = conformance_profile_parser(json);
+        let outcomes: Vec<_> = results.iter().map(|r| (r.name.as_str(), r.outcome.is_ok())).collect();
+        assert_eq!(outcomes, [("ok", true), ("bad", false), ("err", false)]);
+        assert!(conformance_file_location("{")[0].outcome.is_err());
+    }
+}

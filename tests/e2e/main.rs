@@ -1,0 +1,6 @@
+//! End-to-end tests against the reference implementations. One test binary for link speed; a module each.
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed; the panic says where
+#![allow(clippy::disallowed_methods)] // tests run the real programs with the real environment and clock
+
+mod awscli;
+mod botocore_tokens;

@@ -1,0 +1,187 @@
+//! `cargo xtask bench`: criterion micro-benchmarks, `rds-iam token` against `aws rds generate-db-auth-token` as
+//! whole processes, and the size of `rds-iam-token`'s dependency tree. Prints a Markdown summary for
+//! docs/benchmarks.md.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::Result;
+use crate::tools::{cargo, exec, output, python_venv, root, target_dir};
+
+const HOST: &str = "mydb.c1a2b3c4d5e6.us-east-1.rds.amazonaws.com";
+const CRITERION: [&str; 4] = ["sign/long-term", "sign/session-token", "cache/hit", "decode"];
+
+pub(crate) fn run() -> Result {
+    exec(cargo().args([
+        "bench",
+        "--package",
+        "rds-iam-token",
+        "--bench",
+        "token",
+        "--",
+        "--noplot",
+    ]))?;
+    let mut report = vec!["| benchmark | median | target |".to_owned(), "|---|---|---|".to_owned()];
+    for name in CRITERION {
+        let median = criterion_median(name)?;
+        let target = match name {
+            "cache/hit" => "≤ 1 µs",
+            n if n.starts_with("sign/") => "≤ 20 µs",
+            _ => "",
+        };
+        report.push(format!("| {name} | {} | {target} |", fmt_duration(median)));
+    }
+
+    exec(cargo().args(["build", "--profile", "dist", "--package", "rds-iam-cli", "--locked"]))?;
+    let ours = target_dir().join("dist/rds-iam");
+    let aws = python_venv()?.join("bin/aws");
+    let args = [
+        "--hostname",
+        HOST,
+        "--port",
+        "3306",
+        "--username",
+        "app_user",
+        "--region",
+        "us-east-1",
+    ];
+    let our_cmd = |c: &mut Command| {
+        c.arg("token").args(args);
+    };
+    let aws_cmd = |c: &mut Command| {
+        c.args(["rds", "generate-db-auth-token"]).args(args);
+    };
+    let (our_time, our_rss) = measure(&ours, our_cmd, 100)?;
+    let (aws_time, aws_rss) = measure(&aws, aws_cmd, 15)?;
+    let size = std::fs::metadata(&ours).map(|m| m.len()).unwrap_or(0);
+    report.push(String::new());
+    report.push(
+        "| process (median wall time, peak RSS) | rds-iam token (dist) | aws rds generate-db-auth-token |".into(),
+    );
+    report.push("|---|---|---|".into());
+    report.push(format!(
+        "| wall time | {} | {} |",
+        fmt_duration(our_time),
+        fmt_duration(aws_time)
+    ));
+    report.push(format!(
+        "| peak RSS | {:.1} MiB | {:.1} MiB |",
+        our_rss as f64 / 1024.0,
+        aws_rss as f64 / 1024.0
+    ));
+    report.push(format!(
+        "\nrds-iam is **{:.0}×** faster (target ≥ 200×); peak RSS {:.1} MiB (target ≤ 12 MiB); binary {:.1} MiB.",
+        aws_time.as_secs_f64() / our_time.as_secs_f64(),
+        our_rss as f64 / 1024.0,
+        size as f64 / (1024.0 * 1024.0)
+    ));
+
+    let runtime = dependency_count(&["-e", "normal,no-proc-macro"])?;
+    let with_macros = dependency_count(&["-e", "normal"])?;
+    report.push(format!(
+        "\n`rds-iam-token` pulls in **{runtime}** crates linked into programs (target ≤ 45), {with_macros} counting \
+         compile-time proc-macro crates."
+    ));
+    println!("\n{}", report.join("\n"));
+    Ok(())
+}
+
+/// Criterion's median estimate for a benchmark, from `target/criterion/<name>/new/estimates.json`.
+fn criterion_median(name: &str) -> Result<Duration> {
+    let path = target_dir()
+        .join("criterion")
+        .join(name.replace('/', "_"))
+        .join("new/estimates.json");
+    let path = if path.exists() {
+        path
+    } else {
+        target_dir().join("criterion").join(name).join("new/estimates.json")
+    };
+    let json: Value = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .ok_or_else(|| format!("no criterion estimates at {}", path.display()))?;
+    let nanos = json["median"]["point_estimate"]
+        .as_f64()
+        .ok_or("estimates.json has no median")?;
+    Ok(Duration::from_nanos(nanos as u64))
+}
+
+/// Median wall time over `runs` (after warm-up) and the largest peak RSS (KiB, from GNU time) of a process.
+fn measure(program: &Path, args: impl Fn(&mut Command), runs: usize) -> Result<(Duration, u64)> {
+    let env = [
+        ("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE"),
+        ("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+        ("AWS_CONFIG_FILE", "/dev/null"),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ];
+    let command = || {
+        let mut c = Command::new(program);
+        args(&mut c);
+        c.envs(env).stdout(Stdio::piped()).stderr(Stdio::piped());
+        c
+    };
+    let token = output(&mut command())?;
+    if !token.starts_with(HOST) {
+        return Err(format!("{} printed no token: {token}", program.display()));
+    }
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let started = Instant::now();
+        let status = command().status().map_err(|e| e.to_string())?;
+        times.push(started.elapsed());
+        if !status.success() {
+            return Err(format!("{} failed", program.display()));
+        }
+    }
+    times.sort();
+    let mut peak = 0;
+    for _ in 0..5 {
+        let mut timed = Command::new("/usr/bin/time");
+        timed.args(["-f", "%M", "--"]).arg(program);
+        args(&mut timed);
+        let out = timed
+            .envs(env)
+            .output()
+            .map_err(|e| format!("/usr/bin/time: {e} (apt-get install time)"))?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let kib: u64 = stderr
+            .lines()
+            .last()
+            .and_then(|l| l.trim().parse().ok())
+            .ok_or("GNU time printed no RSS")?;
+        peak = peak.max(kib);
+    }
+    Ok((times[times.len() / 2], peak))
+}
+
+/// Distinct packages in `rds-iam-token`'s tree, not counting itself.
+fn dependency_count(edges: &[&str]) -> Result<usize> {
+    let tree = output(
+        cargo()
+            .current_dir(root())
+            .args(["tree", "--package", "rds-iam-token", "--prefix", "none", "--locked"])
+            .args(edges),
+    )?;
+    let crates: BTreeSet<&str> = tree
+        .lines()
+        .filter_map(|l| l.split(" (").next())
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("rds-iam-token "))
+        .collect();
+    Ok(crates.len())
+}
+
+fn fmt_duration(d: Duration) -> String {
+    let nanos = d.as_nanos();
+    match nanos {
+        n if n < 1_000 => format!("{n} ns"),
+        n if n < 1_000_000 => format!("{:.2} µs", n as f64 / 1e3),
+        n => format!("{:.2} ms", n as f64 / 1e6),
+    }
+}

@@ -1,0 +1,33 @@
+//! `cargo xtask ci`: what CI runs, and what a developer runs before pushing.
+
+use std::time::Instant;
+
+use crate::Result;
+use crate::tools::{cargo, ensure_debian_package, exec, python_venv};
+
+pub(crate) fn run() -> Result {
+    let started = Instant::now();
+    let venv = python_venv()?;
+    ensure_debian_package("faketime", "faketime")?;
+
+    exec(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    exec(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--locked",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    // One `cargo test` builds every test binary with the same profile clippy checked, then runs unit,
+    // integration and doc tests. The e2e tests find the reference tools through these variables.
+    exec(
+        cargo()
+            .args(["test", "--workspace", "--locked", "--no-fail-fast"])
+            .env("RDS_IAM_PYTHON", venv.join("bin/python"))
+            .env("RDS_IAM_AWS_CLI", venv.join("bin/aws")),
+    )?;
+    eprintln!("xtask ci: all checks passed in {:.0?}", started.elapsed());
+    Ok(())
+}

@@ -1,0 +1,112 @@
+//! `cargo xtask conformance [DIR]`: the external suites, run through the crates' real code paths.
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use rds_iam_token::{Credentials, TokenRequest};
+use serde_json::Value;
+
+use crate::Result;
+use crate::tools::root;
+
+/// One suite's outcome: cases run and the failures, each with its reason.
+struct Suite {
+    name: &'static str,
+    total: usize,
+    failures: Vec<String>,
+}
+
+pub(crate) fn run(dir: Option<&str>) -> Result {
+    let dir = dir
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("../shared/conformance"));
+    if !dir.is_dir() {
+        return Err(format!(
+            "the conformance folder {} does not exist: check out ../shared beside the project or pass its path \
+             (`cargo xtask conformance DIR`)",
+            dir.display()
+        ));
+    }
+    let suites = [token_vectors(&dir)?];
+    let (mut passed, mut failed) = (0, 0);
+    for suite in &suites {
+        let ok = suite.total - suite.failures.len();
+        println!("{:<28} {ok}/{} passed", suite.name, suite.total);
+        for failure in &suite.failures {
+            println!("  FAIL {failure}");
+        }
+        if suite.total == 0 {
+            return Err(format!(
+                "{} has no cases: is {} the right folder?",
+                suite.name,
+                dir.display()
+            ));
+        }
+        passed += ok;
+        failed += suite.failures.len();
+    }
+    println!("conformance: {passed} passed, {failed} failed");
+    if failed == 0 {
+        Ok(())
+    } else {
+        Err(format!("{failed} conformance cases failed"))
+    }
+}
+
+fn read(dir: &Path, file: &str) -> Result<String> {
+    let path = dir.join(file);
+    std::fs::read_to_string(&path).map_err(|e| format!("reading {}: {e}", path.display()))
+}
+
+/// `token-vectors.jsonl`: tokens botocore produced at a fixed time; ours must be byte-identical.
+fn token_vectors(dir: &Path) -> Result<Suite> {
+    let mut suite = Suite {
+        name: "token-vectors.jsonl",
+        total: 0,
+        failures: Vec::new(),
+    };
+    for line in read(dir, "token-vectors.jsonl")?
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+    {
+        suite.total += 1;
+        let case: Value = serde_json::from_str(line).map_err(|e| format!("token-vectors.jsonl: {e}"))?;
+        let name = case["name"].as_str().unwrap_or("?").to_owned();
+        if let Err(why) = token_case(&case) {
+            suite.failures.push(format!("{name}: {why}"));
+        }
+    }
+    Ok(suite)
+}
+
+fn token_case(case: &Value) -> std::result::Result<(), String> {
+    let text = |key: &str| case[key].as_str().ok_or_else(|| format!("field {key} missing"));
+    let mut creds = Credentials::new(text("access_key")?, text("secret_key")?);
+    if let Some(token) = case["session_token"].as_str() {
+        creds = creds.with_session_token(token);
+    }
+    let port = case["port"]
+        .as_u64()
+        .and_then(|p| u16::try_from(p).ok())
+        .ok_or("field port missing")?;
+    let now = amz_time(text("time")?)?;
+    let request = TokenRequest::new(text("host")?, port, text("user")?, text("region")?).map_err(|e| e.to_string())?;
+    let token = request.sign(&creds, now).map_err(|e| e.to_string())?;
+    let expected = text("token")?;
+    if token.expose() == expected {
+        Ok(())
+    } else {
+        Err(format!(
+            "token differs\n    ours:     {}\n    botocore: {expected}",
+            token.expose()
+        ))
+    }
+}
+
+/// `YYYYMMDDTHHMMSSZ` → time.
+fn amz_time(s: &str) -> std::result::Result<SystemTime, String> {
+    let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+    time::PrimitiveDateTime::parse(s, &format)
+        .map(|t| t.assume_utc().into())
+        .map_err(|e| format!("time {s:?}: {e}"))
+}

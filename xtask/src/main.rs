@@ -1,0 +1,51 @@
+//! `cargo xtask`: the project's automation, in Rust so it runs wherever cargo does.
+//!
+//! - `cargo xtask ci`: format check, clippy `-D warnings`, every test and doctest (installs the test tools).
+//! - `cargo xtask conformance [DIR]`: the external suites in `../shared/conformance` (or DIR).
+//! - `cargo xtask bench`: criterion benchmarks, whole-process comparison with the AWS CLI, dependency count.
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a command-line program prints
+
+mod bench;
+mod ci;
+mod conformance;
+mod tools;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  ci                 fmt check, clippy -D warnings, all tests and doctests (sets up botocore/awscli, faketime)
+  conformance [DIR]  run the external conformance suites (default DIR: ../shared/conformance)
+  bench              criterion benchmarks, rds-iam vs aws CLI as whole processes, dependency count";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci::run(),
+        Some("conformance") => conformance::run(args.get(1).map(String::as_str)),
+        Some("bench") => bench::run(),
+        Some("help" | "--help" | "-h") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        other => {
+            eprintln!(
+                "{}{USAGE}",
+                other.map(|o| format!("unknown command {o:?}\n\n")).unwrap_or_default()
+            );
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("xtask: error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// xtask's error: a message for the person at the terminal.
+pub(crate) type Result<T = ()> = std::result::Result<T, String>;
