@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use rds_iam_credentials::profile::conformance::{self, CaseResult};
 use rds_iam_token::{Credentials, TokenRequest};
 use serde_json::Value;
 
@@ -27,7 +28,15 @@ pub(crate) fn run(dir: Option<&str>) -> Result {
             dir.display()
         ));
     }
-    let suites = [token_vectors(&dir)?];
+    let suites = [
+        token_vectors(&dir)?,
+        from_runner(
+            &dir,
+            "profile-parser-tests.json",
+            conformance::conformance_profile_parser,
+        )?,
+        from_runner(&dir, "file-location-tests.json", conformance::conformance_file_location)?,
+    ];
     let (mut passed, mut failed) = (0, 0);
     for suite in &suites {
         let ok = suite.total - suite.failures.len();
@@ -56,6 +65,20 @@ pub(crate) fn run(dir: Option<&str>) -> Result {
 fn read(dir: &Path, file: &str) -> Result<String> {
     let path = dir.join(file);
     std::fs::read_to_string(&path).map_err(|e| format!("reading {}: {e}", path.display()))
+}
+
+/// A suite whose runner lives in the crate it tests (so it goes through the crate's real code paths).
+fn from_runner(dir: &Path, name: &'static str, runner: fn(&str) -> Vec<CaseResult>) -> Result<Suite> {
+    let results = runner(&read(dir, name)?);
+    let failures = results
+        .iter()
+        .filter_map(|r| r.outcome.as_ref().err().map(|why| format!("{}: {why}", r.name)))
+        .collect();
+    Ok(Suite {
+        name,
+        total: results.len(),
+        failures,
+    })
 }
 
 /// `token-vectors.jsonl`: tokens botocore produced at a fixed time; ours must be byte-identical.

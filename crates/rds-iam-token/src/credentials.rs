@@ -1,7 +1,10 @@
 //! [`Credentials`]: the AWS access key that signs a token.
 
 use std::fmt;
+use std::sync::OnceLock;
 use std::time::SystemTime;
+
+use aws_smithy_runtime_api::client::identity::Identity;
 
 use crate::Secret;
 
@@ -18,14 +21,28 @@ use crate::Secret;
 /// assert_eq!(creds.access_key_id(), "AKIAIOSFODNN7EXAMPLE");
 /// assert!(!format!("{creds:?}").contains("EXAMPLEKEY"));
 /// ```
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Credentials {
     access_key_id: String,
     secret_access_key: Secret<String>,
     session_token: Option<Secret<String>>,
     expiry: Option<SystemTime>,
     source: Option<String>,
+    /// aws-sigv4's view of these credentials, built on first signing and reused (it copies the secrets).
+    identity: OnceLock<Identity>,
 }
+
+impl PartialEq for Credentials {
+    fn eq(&self, other: &Self) -> bool {
+        self.access_key_id == other.access_key_id
+            && self.secret_access_key == other.secret_access_key
+            && self.session_token == other.session_token
+            && self.expiry == other.expiry
+            && self.source == other.source
+    }
+}
+
+impl Eq for Credentials {}
 
 impl Credentials {
     /// Long-term credentials: an access key id and its secret access key.
@@ -36,12 +53,14 @@ impl Credentials {
             session_token: None,
             expiry: None,
             source: None,
+            identity: OnceLock::new(),
         }
     }
 
     /// Adds the session token of temporary credentials (STS, SSO, IMDS, ECS).
     pub fn with_session_token(mut self, session_token: impl Into<String>) -> Self {
         self.session_token = Some(Secret::new(session_token.into()));
+        self.identity = OnceLock::new();
         self
     }
 
@@ -80,6 +99,20 @@ impl Credentials {
     /// Where the credentials came from, if the provider said.
     pub fn source(&self) -> Option<&str> {
         self.source.as_deref()
+    }
+
+    /// The aws-sigv4 identity for these credentials (expiry is enforced by this crate, not by aws-sigv4).
+    pub(crate) fn identity(&self) -> &Identity {
+        self.identity.get_or_init(|| {
+            aws_credential_types::Credentials::new(
+                &self.access_key_id,
+                self.secret_access_key.expose(),
+                self.session_token.as_ref().map(|t| t.expose().clone()),
+                None,
+                "rds-iam",
+            )
+            .into()
+        })
     }
 
     /// Whether the credentials are expired at `now`.

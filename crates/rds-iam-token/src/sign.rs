@@ -6,7 +6,6 @@ use std::time::{Duration, SystemTime};
 
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SignatureLocation, SigningSettings, sign};
 use aws_sigv4::sign::v4;
-use aws_smithy_runtime_api::client::identity::Identity;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::endpoint::is_region;
@@ -148,19 +147,12 @@ impl TokenRequest {
         };
         let uri = format!("https://{host_header}/?Action=connect&DBUser={user}");
 
-        let identity: Identity = aws_credential_types::Credentials::new(
-            credentials.access_key_id(),
-            credentials.secret_access_key().expose(),
-            credentials.session_token().map(|t| t.expose().clone()),
-            None,
-            "rds-iam",
-        )
-        .into();
+        let identity = credentials.identity();
         let mut settings = SigningSettings::default();
         settings.signature_location = SignatureLocation::QueryParams;
         settings.expires_in = Some(self.expires_in);
         let params = v4::SigningParams::builder()
-            .identity(&identity)
+            .identity(identity)
             .region(&self.region)
             .name(SERVICE)
             .time(now)
@@ -189,7 +181,8 @@ impl TokenRequest {
                 .map(|(_, v)| v.as_ref())
                 .ok_or_else(|| Error::Signing(format!("aws-sigv4 returned no {name}")))
         };
-        let mut out = String::with_capacity(512);
+        let token_len = credentials.session_token().map_or(0, |t| t.expose().len());
+        let mut out = String::with_capacity(self.host.len() + user.len() + 320 + token_len * 5 / 4);
         out.push_str(&self.host);
         out.push(':');
         out.push_str(&self.port.to_string());
