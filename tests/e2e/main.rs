@@ -4,3 +4,4 @@
 
 mod awscli;
 mod botocore_tokens;
+mod tidy;

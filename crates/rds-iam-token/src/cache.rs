@@ -271,6 +271,19 @@ mod tests {
     }
 
     #[test]
+    fn debug_shows_no_token() {
+        let cache = TokenCache::new();
+        let creds = Credentials::new("ASIA", "SECRETKEYVALUE").with_session_token("SESSIONTOKENVALUE");
+        let token = cache.get_or_sign(&request("u"), &creds, at(0)).unwrap();
+        let shown = format!("{cache:?} {cache:#?} {token:?}");
+        let signature = token.expose().rsplit_once('=').unwrap().1;
+        for secret in ["SECRETKEYVALUE", "SESSIONTOKENVALUE", signature] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(shown.contains("redacted"), "{shown}");
+    }
+
+    #[test]
     fn prunes_stale_keys() {
         let cache = TokenCache::new();
         let creds = Credentials::new("AKID", "s");

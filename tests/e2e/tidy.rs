@@ -1,0 +1,127 @@
+//! Project rules that are cheaper to check than to review: dependency boundaries and source conventions.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use rds_iam_e2e::root;
+
+/// `(package, features)` for every crate in `package`'s normal dependency tree.
+fn tree(package: &str) -> Vec<(String, Vec<String>)> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .current_dir(root())
+        .args([
+            "tree",
+            "--offline",
+            "--locked",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+            "-f",
+            "{p}|{f}",
+            "-p",
+            package,
+        ])
+        .output()
+        .expect("run cargo tree");
+    assert!(
+        out.status.success(),
+        "cargo tree failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|line| {
+            // A package seen before is printed again with a ` (*)` mark.
+            let (pkg, features) = line.trim_end_matches(" (*)").split_once('|')?;
+            let name = pkg.split_whitespace().next()?.to_owned();
+            let features = features
+                .split(',')
+                .map(str::trim)
+                .filter(|f| !f.is_empty())
+                .map(str::to_owned)
+                .collect();
+            Some((name, features))
+        })
+        .collect()
+}
+
+#[test]
+fn token_crate_stays_light() {
+    let deps = tree("rds-iam-token");
+    for forbidden in [
+        "aws-sdk-rds",
+        "aws-config",
+        "reqwest",
+        "hyper",
+        "mio",
+        "rustls",
+        "mysql",
+    ] {
+        assert!(
+            deps.iter().all(|(name, _)| name != forbidden),
+            "rds-iam-token must not depend on {forbidden}"
+        );
+    }
+    // aws-sigv4 → aws-smithy-async brings tokio for its `sync` module only: no runtime, no I/O, no threads.
+    // (tokio's `default` feature set is empty.)
+    for (name, features) in deps.iter().filter(|(name, _)| name == "tokio") {
+        assert!(
+            features.iter().all(|f| f == "sync" || f == "default"),
+            "{name} with features {features:?}: only `sync` is allowed"
+        );
+    }
+}
+
+#[test]
+fn only_the_admin_crate_uses_the_aws_sdk() {
+    for package in ["rds-iam-credentials", "rds-iam-cli"] {
+        let deps = tree(package);
+        for forbidden in ["aws-sdk-rds", "aws-config"] {
+            assert!(
+                deps.iter().all(|(name, _)| name != forbidden),
+                "{package} must not depend on {forbidden}"
+            );
+        }
+    }
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        if path.is_dir() && name != "target" && !name.to_string_lossy().starts_with('.') {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn every_file_says_what_it_holds_and_every_allow_says_why() {
+    let mut files = Vec::new();
+    for dir in ["crates", "xtask", "tests"] {
+        rust_files(&root().join(dir), &mut files);
+    }
+    assert!(files.len() > 20, "found only {} Rust files", files.len());
+    let mut problems = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        let shown = file.strip_prefix(root()).unwrap_or(file).display();
+        if !text.starts_with("//!") {
+            problems.push(format!(
+                "{shown}: the first line is not a `//!` comment saying what the file holds"
+            ));
+        }
+        for (n, line) in text.lines().enumerate() {
+            let code = line.trim_start();
+            if (code.starts_with("#[allow(") || code.starts_with("#![allow(")) && !line.contains("//") {
+                problems.push(format!("{shown}:{}: `allow` without a `// reason`", n + 1));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
