@@ -1,50 +1,7 @@
-//! The credential sources: environment variables and static keys in profile files.
+//! [`ProfileProvider`]: credentials from the selected profile of the shared config and credentials files.
 
 use crate::profile::{self, Profile};
 use crate::{Credentials, CredentialsError, Env, Fs, ProvideCredentials};
-
-/// Credentials from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and optional `AWS_SESSION_TOKEN`.
-///
-/// Blank values count as unset (as in aws-config). An access key id without a secret key is an error (as in
-/// botocore), since it is surely a mistake and falling through to another identity would hide it.
-#[derive(Debug, Clone)]
-pub struct EnvironmentProvider {
-    env: Env,
-}
-
-impl EnvironmentProvider {
-    /// Reads from `env`.
-    pub fn new(env: Env) -> Self {
-        Self { env }
-    }
-}
-
-const ENV_SOURCE: &str = "environment variables";
-
-impl ProvideCredentials for EnvironmentProvider {
-    fn provide(&self) -> Result<Credentials, CredentialsError> {
-        let key = self.env.get_non_blank("AWS_ACCESS_KEY_ID");
-        let secret = self.env.get_non_blank("AWS_SECRET_ACCESS_KEY");
-        match (key, secret) {
-            (None, None) => Err(CredentialsError::not_found(ENV_SOURCE, "AWS_ACCESS_KEY_ID is not set")),
-            (Some(_), None) => Err(CredentialsError::invalid(
-                ENV_SOURCE,
-                "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not: set both, or unset AWS_ACCESS_KEY_ID",
-            )),
-            (None, Some(_)) => Err(CredentialsError::invalid(
-                ENV_SOURCE,
-                "AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not: set both, or unset AWS_SECRET_ACCESS_KEY",
-            )),
-            (Some(key), Some(secret)) => {
-                let mut creds = Credentials::new(key.trim(), secret.trim()).with_source("environment");
-                if let Some(token) = self.env.get_non_blank("AWS_SESSION_TOKEN") {
-                    creds = creds.with_session_token(token.trim());
-                }
-                Ok(creds)
-            }
-        }
-    }
-}
 
 /// Credentials from the selected profile of the shared `config` and `credentials` files.
 ///
@@ -161,28 +118,6 @@ mod tests {
 
     const KEY: &str = "AKIAIOSFODNN7EXAMPLE";
     const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
-
-    #[test]
-    fn environment() {
-        let provide = |vars: &[(&str, &str)]| EnvironmentProvider::new(Env::from_vars(vars.iter().copied())).provide();
-        let creds = provide(&[
-            ("AWS_ACCESS_KEY_ID", KEY),
-            ("AWS_SECRET_ACCESS_KEY", SECRET),
-            ("AWS_SESSION_TOKEN", "tok"),
-        ])
-        .unwrap();
-        assert_eq!(creds.access_key_id(), KEY);
-        assert_eq!(creds.session_token().unwrap().expose(), "tok");
-        assert_eq!(creds.source(), Some("environment"));
-        assert!(matches!(provide(&[]), Err(CredentialsError::NotFound { .. })));
-        assert!(matches!(
-            provide(&[("AWS_ACCESS_KEY_ID", " ")]),
-            Err(CredentialsError::NotFound { .. })
-        ));
-        let err = provide(&[("AWS_ACCESS_KEY_ID", KEY)]).unwrap_err();
-        assert!(err.to_string().contains("AWS_SECRET_ACCESS_KEY is not"), "{err}");
-        assert!(!err.to_string().contains(KEY));
-    }
 
     fn files(credentials: &str, config: &str) -> Fs {
         Fs::from_files([("/h/.aws/credentials", credentials), ("/h/.aws/config", config)])
