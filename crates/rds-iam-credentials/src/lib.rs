@@ -26,6 +26,7 @@
 //! # Crate features
 //! None.
 
+mod cache;
 mod chain;
 mod clock;
 mod config;
@@ -37,7 +38,9 @@ mod http;
 pub mod profile;
 mod providers;
 mod region;
+mod sdk;
 
+pub use cache::{CachingProvider, DEFAULT_REFRESH_AHEAD};
 pub use chain::DefaultChain;
 pub use clock::Clock;
 pub use config::ProviderConfig;
@@ -48,6 +51,7 @@ pub use http::{HttpError, HttpSettings};
 pub use providers::{EnvironmentProvider, ProfileProvider};
 pub use rds_iam_token::{Credentials, Secret};
 pub use region::{ConfiguredRegion, resolve_region};
+pub use sdk::SdkCredentialsProvider;
 
 /// Something that can produce AWS credentials.
 pub trait ProvideCredentials: std::fmt::Debug + Send + Sync {

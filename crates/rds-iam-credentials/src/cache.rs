@@ -1,0 +1,248 @@
+//! [`CachingProvider`]: reuse temporary credentials, refresh them ahead of expiry, one fetch at a time.
+
+use std::fmt;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use crate::{Clock, Credentials, CredentialsError, ProvideCredentials};
+
+/// How long before expiry credentials are refreshed, unless set with [`CachingProvider::with_refresh_ahead`].
+pub const DEFAULT_REFRESH_AHEAD: Duration = Duration::from_secs(5 * 60);
+
+/// Wraps a provider and caches what it returns.
+///
+/// - Credentials without an expiry (long-term keys) are fetched once.
+/// - Temporary credentials are reused until `refresh_ahead` before they expire, then fetched again.
+/// - One fetch at a time (single-flight): threads that need credentials while none are usable wait for the one
+///   fetch; threads that arrive while a refresh of still-valid credentials runs get the current ones at once.
+/// - If a refresh fails while the current credentials are still valid, they are kept (with a warning in the log)
+///   and the next call tries again.
+///
+/// ```
+/// use rds_iam_credentials::{CachingProvider, Clock, Credentials, CredentialsError, ProvideCredentials};
+///
+/// #[derive(Debug)]
+/// struct Static;
+/// impl ProvideCredentials for Static {
+///     fn provide(&self) -> Result<Credentials, CredentialsError> {
+///         Ok(Credentials::new("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"))
+///     }
+/// }
+/// let cached = CachingProvider::new(Static, Clock::system());
+/// assert_eq!(cached.provide()?.access_key_id(), "AKIAIOSFODNN7EXAMPLE");
+/// # Ok::<(), CredentialsError>(())
+/// ```
+pub struct CachingProvider {
+    inner: Box<dyn ProvideCredentials>,
+    clock: Clock,
+    refresh_ahead: Duration,
+    current: Mutex<Option<Credentials>>,
+    fetching: Mutex<()>,
+}
+
+impl CachingProvider {
+    /// Caches what `inner` provides, judging expiry by `clock`.
+    pub fn new(inner: impl ProvideCredentials + 'static, clock: Clock) -> Self {
+        Self::from_boxed(Box::new(inner), clock)
+    }
+
+    /// Like [`CachingProvider::new`], for a provider already boxed.
+    pub fn from_boxed(inner: Box<dyn ProvideCredentials>, clock: Clock) -> Self {
+        Self {
+            inner,
+            clock,
+            refresh_ahead: DEFAULT_REFRESH_AHEAD,
+            current: Mutex::new(None),
+            fetching: Mutex::new(()),
+        }
+    }
+
+    /// Refresh this long before expiry.
+    pub fn with_refresh_ahead(mut self, refresh_ahead: Duration) -> Self {
+        self.refresh_ahead = refresh_ahead;
+        self
+    }
+
+    /// The cached credentials if they need no refresh, and whether cached ones are at least still valid.
+    fn cached(&self) -> (Option<Credentials>, Option<Credentials>) {
+        let now = self.clock.now();
+        let current = lock(&self.current);
+        match current.as_ref() {
+            Some(c) if c.expiry().is_none_or(|e| now + self.refresh_ahead < e) => (Some(c.clone()), None),
+            Some(c) if !c.is_expired(now) => (None, Some(c.clone())),
+            _ => (None, None),
+        }
+    }
+
+    fn fetch(&self, still_valid: Option<Credentials>) -> Result<Credentials, CredentialsError> {
+        match self.inner.provide() {
+            Ok(fresh) => {
+                *lock(&self.current) = Some(fresh.clone());
+                Ok(fresh)
+            }
+            Err(err) => match still_valid {
+                Some(current) => {
+                    tracing::warn!(error = %err, "refreshing credentials failed; using the current ones until they expire");
+                    Ok(current)
+                }
+                None => Err(err),
+            },
+        }
+    }
+}
+
+impl ProvideCredentials for CachingProvider {
+    fn provide(&self) -> Result<Credentials, CredentialsError> {
+        if let (Some(fresh), _) = self.cached() {
+            return Ok(fresh);
+        }
+        let (_, still_valid) = self.cached();
+        if let Some(valid) = still_valid {
+            // A refresh is due but the credentials still work: refresh unless someone already is.
+            let Ok(_guard) = self.fetching.try_lock() else {
+                return Ok(valid);
+            };
+            if let (Some(fresh), _) = self.cached() {
+                return Ok(fresh);
+            }
+            return self.fetch(Some(valid));
+        }
+        // Nothing usable: wait for the one fetch, then see whether it already produced what we need.
+        let _guard = lock(&self.fetching);
+        match self.cached() {
+            (Some(fresh), _) => Ok(fresh),
+            (None, still_valid) => self.fetch(still_valid),
+        }
+    }
+}
+
+impl fmt::Debug for CachingProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CachingProvider")
+            .field("inner", &self.inner)
+            .field("refresh_ahead", &self.refresh_ahead)
+            .field("current", &*lock(&self.current))
+            .finish()
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Values are only ever replaced whole, so a panic elsewhere cannot leave them half-written.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Barrier};
+    use std::time::SystemTime;
+
+    use super::*;
+
+    /// Hands out numbered temporary credentials valid for an hour; fails while `failing` is set.
+    #[derive(Debug)]
+    struct Counting {
+        clock: Clock,
+        calls: Arc<AtomicUsize>,
+        failing: Arc<std::sync::atomic::AtomicBool>,
+        delay: Duration,
+    }
+
+    impl ProvideCredentials for Counting {
+        fn provide(&self) -> Result<Credentials, CredentialsError> {
+            let n = self.calls.fetch_add(1, Ordering::SeqCst);
+            std::thread::sleep(self.delay);
+            if self.failing.load(Ordering::SeqCst) {
+                return Err(CredentialsError::invalid("test source", "broken"));
+            }
+            Ok(Credentials::new(format!("ASIA{n}"), "secret")
+                .with_session_token("token")
+                .with_expiry(self.clock.now() + Duration::from_secs(3600)))
+        }
+    }
+
+    fn setup(
+        delay: Duration,
+    ) -> (
+        CachingProvider,
+        Clock,
+        Arc<AtomicUsize>,
+        Arc<std::sync::atomic::AtomicBool>,
+    ) {
+        let clock = Clock::manual(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+        let calls = Arc::new(AtomicUsize::new(0));
+        let failing = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let inner = Counting {
+            clock: clock.clone(),
+            calls: calls.clone(),
+            failing: failing.clone(),
+            delay,
+        };
+        (CachingProvider::new(inner, clock.clone()), clock, calls, failing)
+    }
+
+    #[test]
+    fn reuses_then_refreshes_ahead_of_expiry() {
+        let (cache, clock, calls, _) = setup(Duration::ZERO);
+        assert_eq!(cache.provide().unwrap().access_key_id(), "ASIA0");
+        clock.advance(Duration::from_secs(3600 - 301));
+        assert_eq!(cache.provide().unwrap().access_key_id(), "ASIA0");
+        clock.advance(Duration::from_secs(2));
+        assert_eq!(cache.provide().unwrap().access_key_id(), "ASIA1");
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn keeps_last_good_while_valid() {
+        let (cache, clock, _, failing) = setup(Duration::ZERO);
+        cache.provide().unwrap();
+        failing.store(true, Ordering::SeqCst);
+        clock.advance(Duration::from_secs(3500));
+        assert_eq!(
+            cache.provide().unwrap().access_key_id(),
+            "ASIA0",
+            "refresh failed: the valid ones are kept"
+        );
+        clock.advance(Duration::from_secs(100));
+        let err = cache.provide().unwrap_err();
+        assert!(err.to_string().contains("broken"), "{err}");
+        failing.store(false, Ordering::SeqCst);
+        assert_eq!(cache.provide().unwrap().access_key_id(), "ASIA3");
+    }
+
+    #[test]
+    fn one_fetch_for_many_threads() {
+        let (cache, clock, calls, _) = setup(Duration::from_millis(50));
+        let barrier = Barrier::new(64);
+        let run = || {
+            std::thread::scope(|s| {
+                for _ in 0..64 {
+                    s.spawn(|| {
+                        barrier.wait();
+                        cache.provide().unwrap();
+                    });
+                }
+            });
+        };
+        run();
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "cold start: one fetch");
+        clock.advance(Duration::from_secs(3400));
+        run();
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            2,
+            "refresh window: one fetch, the others keep the valid ones"
+        );
+    }
+
+    #[test]
+    fn debug_has_no_secret() {
+        let (cache, _, _, _) = setup(Duration::ZERO);
+        cache.provide().unwrap();
+        let shown = format!("{cache:?}");
+        assert!(
+            shown.contains("ASIA0") && !shown.contains("secret\"") && !shown.contains("\"token\""),
+            "{shown}"
+        );
+    }
+}
