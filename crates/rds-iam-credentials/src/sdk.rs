@@ -110,6 +110,5 @@ mod tests {
             matches!(err, provider::error::CredentialsError::CredentialsNotLoaded(_)),
             "{err:?}"
         );
-        let _ = Credentials::new("a", "b"); // the type users convert from
     }
 }
