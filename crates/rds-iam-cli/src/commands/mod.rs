@@ -1,3 +1,38 @@
 //! One module per `rds-iam` subcommand.
 
+pub(crate) mod credentials;
 pub(crate) mod token;
+
+use std::time::{Duration, SystemTime};
+
+/// `2019-01-01T00:15:00Z`.
+pub(crate) fn rfc3339(t: SystemTime) -> String {
+    time::OffsetDateTime::from(t)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| format!("{t:?}"))
+}
+
+/// `2d 3h`, `1h 5m`, `14m 59s`, `7s`.
+pub(crate) fn human(d: Duration) -> String {
+    let s = d.as_secs();
+    let (days, hours, minutes, seconds) = (s / 86_400, s / 3600 % 24, s / 60 % 60, s % 60);
+    match () {
+        () if days > 0 => format!("{days}d {hours}h"),
+        () if hours > 0 => format!("{hours}h {minutes}m"),
+        () if minutes > 0 => format!("{minutes}m {seconds}s"),
+        () => format!("{seconds}s"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_durations() {
+        assert_eq!(human(Duration::from_secs(899)), "14m 59s");
+        assert_eq!(human(Duration::from_secs(7)), "7s");
+        assert_eq!(human(Duration::from_secs(3 * 3600 + 120)), "3h 2m");
+        assert_eq!(human(Duration::from_secs(2 * 86_400 + 3600)), "2d 1h");
+    }
+}

@@ -1,13 +1,14 @@
 //! `rds-iam token` (alias `generate-db-auth-token`) and `rds-iam token inspect`.
 
 use std::io::{IsTerminal, Read};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use rds_iam_credentials::{DefaultChain, ProvideCredentials, resolve_region};
 use rds_iam_token::{Endpoint, EndpointKind, TokenRequest, choose_region, validate_host};
 
+use crate::commands::{human, rfc3339};
 use crate::context::Context;
 
 const TOKEN_EXAMPLES: &str = "\
@@ -232,35 +233,9 @@ fn inspect(args: InspectArgs, ctx: &Context) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn rfc3339(t: SystemTime) -> String {
-    time::OffsetDateTime::from(t)
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| format!("{t:?}"))
-}
-
-/// `2d 3h`, `1h 5m`, `14m 59s`, `7s`.
-fn human(d: Duration) -> String {
-    let s = d.as_secs();
-    let (days, hours, minutes, seconds) = (s / 86_400, s / 3600 % 24, s / 60 % 60, s % 60);
-    match () {
-        () if days > 0 => format!("{days}d {hours}h"),
-        () if hours > 0 => format!("{hours}h {minutes}m"),
-        () if minutes > 0 => format!("{minutes}m {seconds}s"),
-        () => format!("{seconds}s"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn human_durations() {
-        assert_eq!(human(Duration::from_secs(899)), "14m 59s");
-        assert_eq!(human(Duration::from_secs(7)), "7s");
-        assert_eq!(human(Duration::from_secs(3 * 3600 + 120)), "3h 2m");
-        assert_eq!(human(Duration::from_secs(2 * 86_400 + 3600)), "2d 1h");
-    }
 
     #[test]
     fn ports_and_lifetimes() {
