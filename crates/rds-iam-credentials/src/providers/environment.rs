@@ -30,9 +30,10 @@ impl ProvideCredentials for EnvironmentProvider {
                 ENV_SOURCE,
                 "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not: set both, or unset AWS_ACCESS_KEY_ID",
             )),
-            (None, Some(_)) => Err(CredentialsError::invalid(
+            // Like botocore and aws-config: without a key id this source is simply absent.
+            (None, Some(_)) => Err(CredentialsError::not_found(
                 ENV_SOURCE,
-                "AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not: set both, or unset AWS_SECRET_ACCESS_KEY",
+                "AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not (or is blank)",
             )),
             (Some(key), Some(secret)) => {
                 let mut creds = Credentials::new(key.trim(), secret.trim()).with_source("environment");
