@@ -2,9 +2,15 @@
 //!
 //! - [`FakeHttpServer`]: an HTTP/1.1 server on `127.0.0.1` that records every request and answers from a
 //!   handler, which can also inject faults (hang, close, garbage, oversized bodies, delays).
+//! - [`FakeImds`]: an EC2 instance metadata service (IMDSv2 session tokens and role credentials).
+//! - [`FakeEcs`]: an ECS / EKS Pod Identity container credentials endpoint.
 //!
 //! Every server listens on loopback only, on a free port, and stops when dropped.
 
+mod ecs;
 mod http;
+mod imds;
 
+pub use ecs::FakeEcs;
 pub use http::{FakeHttpServer, Recorded, Reply};
+pub use imds::FakeImds;
