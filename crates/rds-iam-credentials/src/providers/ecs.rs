@@ -86,7 +86,7 @@ impl EcsProvider {
                 )
             })?;
             (format!("the authorization token file {path}"), Secret::new(value))
-        } else if let Some(value) = self.env.get(TOKEN) {
+        } else if let Some(value) = self.env.get_non_blank(TOKEN) {
             (TOKEN.to_owned(), Secret::new(value))
         } else {
             return Ok(None);

@@ -181,7 +181,7 @@ impl ImdsProvider {
         let url = format!("{endpoint}{TOKEN_PATH}");
         let ttl = TOKEN_TTL.as_secs().to_string();
         let response = send_with_retries(&self.http, "PUT", &url, &[(TTL_HEADER, &ttl)], deadline)
-            .map_err(|e| unreachable(endpoint, &e, true))?;
+            .map_err(|e| no_answer(endpoint, &e, true))?;
         let token = match response.status {
             200 => {
                 let value = response.text().trim().to_owned();
@@ -238,7 +238,7 @@ impl ImdsProvider {
         loop {
             let token = self.session_token(endpoint, deadline)?;
             let response = send_with_retries(&self.http, "GET", url, &[(TOKEN_HEADER, token.expose())], deadline)
-                .map_err(|e| unreachable(endpoint, &e, false))?;
+                .map_err(|e| no_answer(endpoint, &e, false))?;
             if response.status != 401 {
                 return Ok(response);
             }
@@ -259,7 +259,7 @@ impl ImdsProvider {
 
 /// A request that got no HTTP answer. Off EC2 this is the usual outcome, so a refused connection, a timeout or
 /// (on first contact) a non-HTTP answer means "not found"; an oversized answer means something is wrong.
-fn unreachable(endpoint: &str, error: &HttpError, first_contact: bool) -> CredentialsError {
+fn no_answer(endpoint: &str, error: &HttpError, first_contact: bool) -> CredentialsError {
     match error {
         HttpError::Connect { .. } | HttpError::Timeout { .. } if first_contact => CredentialsError::not_found(
             SOURCE,
