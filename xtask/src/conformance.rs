@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use rds_iam_credentials::profile::conformance::{self, CaseResult};
+use rds_iam_credentials::providers_conformance;
 use rds_iam_token::{Credentials, TokenRequest};
 use serde_json::Value;
 
@@ -36,6 +37,12 @@ pub(crate) fn run(dir: Option<&str>) -> Result {
             conformance::conformance_profile_parser,
         )?,
         from_runner(&dir, "file-location-tests.json", conformance::conformance_file_location)?,
+        from_runner(
+            &dir,
+            "imds-endpoint-tests.json",
+            providers_conformance::conformance_imds_endpoint,
+        )?,
+        from_runner(&dir, "ecs-tests.json", providers_conformance::conformance_ecs)?,
     ];
     let (mut passed, mut failed) = (0, 0);
     for suite in &suites {

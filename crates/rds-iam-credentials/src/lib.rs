@@ -2,6 +2,8 @@
 //!
 //! - [`EnvironmentProvider`]: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`.
 //! - [`ProfileProvider`]: static keys in the shared `config` / `credentials` files.
+//! - [`EcsProvider`]: the ECS / EKS Pod Identity container credentials endpoint.
+//! - [`ImdsProvider`]: the EC2 instance role, from the instance metadata service (IMDSv2).
 //! - [`DefaultChain`]: the providers in the AWS order; "not found" moves on, any other error stops.
 //! - [`resolve_region`]: `AWS_REGION` > `AWS_DEFAULT_REGION` > the profile's `region`.
 //! - [`profile`]: the shared-config file parser and file locations.
@@ -48,6 +50,10 @@ pub use env::Env;
 pub use error::CredentialsError;
 pub use fs::Fs;
 pub use http::{HttpError, HttpSettings};
+/// Runners for the metadata-endpoint conformance suites, called by `cargo xtask conformance`.
+#[doc(hidden)]
+pub use providers::conformance as providers_conformance;
+pub use providers::{EcsProvider, EndpointMode, ImdsProvider};
 pub use providers::{EnvironmentProvider, ProfileProvider};
 pub use rds_iam_token::{Credentials, Secret};
 pub use region::{ConfiguredRegion, resolve_region};

@@ -4,11 +4,17 @@
 //!   handler, which can also inject faults (hang, close, garbage, oversized bodies, delays).
 //! - [`FakeSts`]: STS `AssumeRole` / `AssumeRoleWithWebIdentity` with deterministic answers, for differential
 //!   tests against botocore.
+//! - [`FakeImds`]: an EC2 instance metadata service (IMDSv2 session tokens and role credentials).
+//! - [`FakeEcs`]: an ECS / EKS Pod Identity container credentials endpoint.
 //!
 //! Every server listens on loopback only, on a free port, and stops when dropped.
 
+mod ecs;
 mod http;
+mod imds;
 mod sts;
 
+pub use ecs::FakeEcs;
 pub use http::{FakeHttpServer, Recorded, Reply};
+pub use imds::FakeImds;
 pub use sts::FakeSts;
