@@ -1,6 +1,7 @@
 //! Integration tests of the credential providers against loopback fakes (rds-iam-testkit).
 #![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed; the panic says where
 
+mod cache;
 mod ecs;
 mod imds;
 
