@@ -36,6 +36,11 @@ pub(crate) fn run(dir: Option<&str>) -> Result {
             conformance::conformance_profile_parser,
         )?,
         from_runner(&dir, "file-location-tests.json", conformance::conformance_file_location)?,
+        from_runner(
+            &dir,
+            "more/assume-role-tests.json",
+            conformance::conformance_assume_role,
+        )?,
     ];
     let (mut passed, mut failed) = (0, 0);
     for suite in &suites {

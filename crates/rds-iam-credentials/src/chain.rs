@@ -1,10 +1,13 @@
 //! [`DefaultChain`]: the credential sources in the order the AWS SDKs use.
 
-use crate::{Credentials, CredentialsError, Env, EnvironmentProvider, Fs, ProfileProvider, ProvideCredentials};
+use crate::{
+    Credentials, CredentialsError, Env, EnvironmentProvider, Fs, ProfileProvider, ProvideCredentials, ProviderConfig,
+    WebIdentityProvider,
+};
 
-/// Environment variables, then the selected profile. The first source with credentials wins; a source that is
-/// configured but broken stops the chain with its error; if none has credentials, the error lists every place
-/// looked.
+/// Environment variables, then the selected profile, then web identity (`AWS_WEB_IDENTITY_TOKEN_FILE`). The first
+/// source with credentials wins; a source that is configured but broken stops the chain with its error; if none
+/// has credentials, the error lists every place looked.
 #[derive(Debug)]
 pub struct DefaultChain {
     providers: Vec<Box<dyn ProvideCredentials>>,
@@ -18,16 +21,28 @@ impl DefaultChain {
 
     /// The chain with an explicit profile (`--profile`), which also beats `AWS_PROFILE`.
     pub fn with_profile(env: Env, fs: Fs, profile: Option<&str>) -> Self {
-        let mut profile_provider = ProfileProvider::new(env.clone(), fs);
+        let mut config = ProviderConfig::new(env, fs);
         if let Some(name) = profile {
-            profile_provider = profile_provider.with_profile(name);
-            // An explicit profile means "use this profile": skip the environment, as the AWS CLI does.
+            config = config.with_profile(name);
+        }
+        Self::from_config(config)
+    }
+
+    /// The chain over everything in `config` (environment, files, clock, HTTP settings, explicit profile).
+    pub fn from_config(config: ProviderConfig) -> Self {
+        let profile_provider = ProfileProvider::from_config(config.clone());
+        if config.profile().is_some() {
+            // An explicit profile means "use this profile": skip the other sources, as the AWS CLI does.
             return Self {
                 providers: vec![Box::new(profile_provider)],
             };
         }
         Self {
-            providers: vec![Box::new(EnvironmentProvider::new(env)), Box::new(profile_provider)],
+            providers: vec![
+                Box::new(EnvironmentProvider::new(config.env().clone())),
+                Box::new(profile_provider),
+                Box::new(WebIdentityProvider::new(config)),
+            ],
         }
     }
 }

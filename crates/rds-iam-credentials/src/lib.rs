@@ -1,7 +1,9 @@
 //! The AWS credential chain for rds-iam: blocking, no tokio runtime, and errors that say where it looked.
 //!
 //! - [`EnvironmentProvider`]: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`.
-//! - [`ProfileProvider`]: static keys in the shared `config` / `credentials` files.
+//! - [`ProfileProvider`]: the selected profile of the shared `config` / `credentials` files: static keys,
+//!   `credential_process`, SSO, web identity and `role_arn` chains (STS `AssumeRole`).
+//! - [`WebIdentityProvider`]: `AWS_WEB_IDENTITY_TOKEN_FILE` + `AWS_ROLE_ARN` (EKS IRSA).
 //! - [`DefaultChain`]: the providers in the AWS order; "not found" moves on, any other error stops.
 //! - [`resolve_region`]: `AWS_REGION` > `AWS_DEFAULT_REGION` > the profile's `region`.
 //! - [`profile`]: the shared-config file parser and file locations.
@@ -37,6 +39,7 @@ mod http;
 pub mod profile;
 mod providers;
 mod region;
+mod sts;
 
 pub use chain::DefaultChain;
 pub use clock::Clock;
@@ -45,7 +48,7 @@ pub use env::Env;
 pub use error::CredentialsError;
 pub use fs::Fs;
 pub use http::{HttpError, HttpSettings};
-pub use providers::{EnvironmentProvider, ProfileProvider};
+pub use providers::{EnvironmentProvider, ProfileProvider, WebIdentityProvider};
 pub use rds_iam_token::{Credentials, Secret};
 pub use region::{ConfiguredRegion, resolve_region};
 

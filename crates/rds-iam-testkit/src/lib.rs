@@ -2,9 +2,15 @@
 //!
 //! - [`FakeHttpServer`]: an HTTP/1.1 server on `127.0.0.1` that records every request and answers from a
 //!   handler, which can also inject faults (hang, close, garbage, oversized bodies, delays).
+//! - [`MotoServer`]: moto's AWS API fake (STS, RDS, …) as a child process on a free loopback port.
+//! - [`FakeSsoPortal`]: the IAM Identity Center portal's `GetRoleCredentials`, with fault knobs.
 //!
 //! Every server listens on loopback only, on a free port, and stops when dropped.
 
 mod http;
+mod moto;
+mod sso;
 
 pub use http::{FakeHttpServer, Recorded, Reply};
+pub use moto::MotoServer;
+pub use sso::{FakeSsoPortal, SsoFault, SsoRoleCredentials};

@@ -1,7 +1,35 @@
 //! The credential sources, one module each.
 
 mod environment;
+mod process;
 mod profile;
+mod profile_chain;
+mod sso;
+mod web_identity;
 
 pub use environment::EnvironmentProvider;
 pub use profile::ProfileProvider;
+pub use web_identity::WebIdentityProvider;
+
+pub(crate) use profile_chain::plan_for_conformance;
+
+use crate::{CredentialsError, ProvideCredentials, ProviderConfig};
+
+/// The provider behind a profile's `credential_source` (`Environment`, `Ec2InstanceMetadata`, `EcsContainer`).
+pub(crate) fn named_source(
+    name: &str,
+    config: &ProviderConfig,
+) -> Result<Box<dyn ProvideCredentials>, CredentialsError> {
+    let source_name = format!("credential_source {name}");
+    match name {
+        "Environment" => Ok(Box::new(EnvironmentProvider::new(config.env().clone()))),
+        "Ec2InstanceMetadata" | "EcsContainer" => Err(CredentialsError::invalid(
+            source_name,
+            "this credential source is not available in this version of rds-iam yet; use source_profile instead",
+        )),
+        _ => Err(CredentialsError::invalid(
+            source_name,
+            "unknown credential_source: use Environment, Ec2InstanceMetadata or EcsContainer",
+        )),
+    }
+}
