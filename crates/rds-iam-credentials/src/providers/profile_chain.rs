@@ -513,6 +513,14 @@ mod tests {
     }
 
     #[test]
+    fn credential_process_beats_static_keys_in_the_same_profile() {
+        // aws-config's order; botocore would take keys from the credentials file first (docs/differences.md).
+        let set =
+            set("[profile p]\ncredential_process = /bin/creds\naws_access_key_id = k\naws_secret_access_key = s\n");
+        assert_eq!(plan(&set, "p").unwrap().base, Base::Process("/bin/creds".into()));
+    }
+
+    #[test]
     fn errors() {
         let err = |config: &str, selected: &str| plan(&set(config), selected).unwrap_err();
         let looped = err(

@@ -314,3 +314,60 @@ fn sts_is_unreachable() {
     let message = invalid(ProfileProvider::from_config(config).provide());
     assert!(message.contains("did not answer within 300ms"), "{message}");
 }
+
+/// Collects what a tracing subscriber writes.
+#[derive(Clone, Default)]
+struct Capture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn nothing_secret_is_logged() {
+    let sts = fake_sts();
+    let url = sts.url();
+    let logs = Capture::default();
+    let sink = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || sink.clone())
+        .finish();
+    let creds = tracing::subscriber::with_default(subscriber, || {
+        tracing::trace!("subscriber is live");
+        let config =
+            config_with(&[("AWS_ENDPOINT_URL_STS", &url)], &chain_config(&static_base()), &[]).with_profile("a");
+        let creds = ProfileProvider::from_config(config).provide().unwrap();
+        let vars = [
+            ("AWS_ENDPOINT_URL_STS", url.as_str()),
+            ("AWS_WEB_IDENTITY_TOKEN_FILE", "/t"),
+            ("AWS_ROLE_ARN", "arn:aws:iam::1:role/web"),
+        ];
+        WebIdentityProvider::new(config_with(&vars, "", &[("/t", WEB_TOKEN)]))
+            .provide()
+            .unwrap();
+        creds
+    });
+    let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("subscriber is live"), "{logs}");
+    assert!(logs.contains("http request"), "{logs}");
+    let secrets = [
+        BASE_SECRET,
+        BASE_TOKEN,
+        WEB_TOKEN,
+        "secret-RoleB",
+        "token-RoleB",
+        "secret-RoleA",
+        "Signature=",
+    ];
+    for secret in secrets {
+        assert!(!logs.contains(secret), "{secret} logged: {logs}");
+    }
+    assert_eq!(creds.access_key_id(), "ASIA-RoleA");
+}
