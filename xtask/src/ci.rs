@@ -26,7 +26,8 @@ pub(crate) fn run() -> Result {
         cargo()
             .args(["test", "--workspace", "--locked", "--no-fail-fast"])
             .env("RDS_IAM_PYTHON", venv.join("bin/python"))
-            .env("RDS_IAM_AWS_CLI", venv.join("bin/aws")),
+            .env("RDS_IAM_AWS_CLI", venv.join("bin/aws"))
+            .env("RDS_IAM_MOTO_SERVER", venv.join("bin/moto_server")),
     )?;
     eprintln!("xtask ci: all checks passed in {:.0?}", started.elapsed());
     Ok(())

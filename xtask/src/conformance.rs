@@ -43,6 +43,11 @@ pub(crate) fn run(dir: Option<&str>) -> Result {
             providers_conformance::conformance_imds_endpoint,
         )?,
         from_runner(&dir, "ecs-tests.json", providers_conformance::conformance_ecs)?,
+        from_runner(
+            &dir,
+            "more/assume-role-tests.json",
+            conformance::conformance_assume_role,
+        )?,
     ];
     let (mut passed, mut failed) = (0, 0);
     for suite in &suites {

@@ -88,13 +88,17 @@ pub(crate) fn ensure_debian_package(program: &str, package: &str) -> Result {
 }
 
 /// A Python virtual environment under the target directory with botocore and the AWS CLI (v1) from PyPI —
-/// the reference implementations the differential tests compare against. Created once, then reused.
+/// the reference implementations the differential tests compare against — and moto's server (the STS/RDS fake).
+/// Created once, then reused; the ready marker's name changes when the package list does.
 pub(crate) fn python_venv() -> Result<PathBuf> {
     let venv = target_dir().join("py-venv");
     let python = venv.join("bin/python");
-    let ready = venv.join(".rds-iam-ready");
+    let ready = venv.join(".rds-iam-ready-2");
     if !ready.exists() {
-        eprintln!("xtask: creating {} with botocore and awscli from PyPI", venv.display());
+        eprintln!(
+            "xtask: creating {} with botocore, awscli and moto[server] from PyPI",
+            venv.display()
+        );
         let base = if on_path("python3") { "python3" } else { "python" };
         exec(Command::new(base).args(["-m", "venv", "--clear"]).arg(&venv))?;
         exec(Command::new(&python).args([
@@ -105,6 +109,7 @@ pub(crate) fn python_venv() -> Result<PathBuf> {
             "--disable-pip-version-check",
             "awscli",
             "botocore",
+            "moto[server]",
         ]))?;
         std::fs::write(&ready, "").map_err(|e| format!("writing {}: {e}", ready.display()))?;
     }

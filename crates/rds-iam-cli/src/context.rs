@@ -2,7 +2,7 @@
 
 use std::time::SystemTime;
 
-use rds_iam_credentials::{Env, Fs};
+use rds_iam_credentials::{Env, Fs, ProviderConfig};
 
 /// What a command reads from outside: the process environment, the file system and the clock.
 #[derive(Debug, Clone)]
@@ -21,6 +21,18 @@ impl Context {
             env: Env::real(),
             fs: Fs::real(),
             now,
+        }
+    }
+}
+
+impl Context {
+    /// What the credential sources see: this context's environment and files, the system clock (providers
+    /// judge expiry while they run), and the explicitly selected profile.
+    pub(crate) fn provider_config(&self, profile: Option<&str>) -> ProviderConfig {
+        let config = ProviderConfig::new(self.env.clone(), self.fs.clone());
+        match profile {
+            Some(profile) => config.with_profile(profile),
+            None => config,
         }
     }
 }

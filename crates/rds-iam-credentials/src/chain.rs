@@ -1,10 +1,17 @@
 //! [`DefaultChain`]: the credential sources in the order the AWS SDKs use.
 
-use crate::{Credentials, CredentialsError, Env, EnvironmentProvider, Fs, ProfileProvider, ProvideCredentials};
+use crate::{
+    Credentials, CredentialsError, EcsProvider, Env, EnvironmentProvider, Fs, ImdsProvider, ProfileProvider,
+    ProvideCredentials, ProviderConfig, WebIdentityProvider,
+};
 
-/// Environment variables, then the selected profile. The first source with credentials wins; a source that is
-/// configured but broken stops the chain with its error; if none has credentials, the error lists every place
-/// looked.
+/// The AWS SDKs' order: environment variables, the selected profile (static keys, `credential_process`, SSO,
+/// web identity, role chains), web identity from the environment (EKS IRSA), container credentials (ECS, EKS Pod
+/// Identity), then the EC2 instance role over IMDSv2.
+///
+/// The first source with credentials wins; a source that is configured but broken stops the chain with its error;
+/// if none has credentials, the error lists every place looked. Off EC2 the last step fails within about a second
+/// (a closed or black-holed metadata address), never the SDKs' multi-second stalls.
 #[derive(Debug)]
 pub struct DefaultChain {
     providers: Vec<Box<dyn ProvideCredentials>>,
@@ -18,16 +25,30 @@ impl DefaultChain {
 
     /// The chain with an explicit profile (`--profile`), which also beats `AWS_PROFILE`.
     pub fn with_profile(env: Env, fs: Fs, profile: Option<&str>) -> Self {
-        let mut profile_provider = ProfileProvider::new(env.clone(), fs);
+        let mut config = ProviderConfig::new(env, fs);
         if let Some(name) = profile {
-            profile_provider = profile_provider.with_profile(name);
-            // An explicit profile means "use this profile": skip the environment, as the AWS CLI does.
+            config = config.with_profile(name);
+        }
+        Self::from_config(config)
+    }
+
+    /// The chain over everything in `config` (environment, files, clock, HTTP settings, explicit profile).
+    pub fn from_config(config: ProviderConfig) -> Self {
+        let profile_provider = ProfileProvider::from_config(config.clone());
+        if config.profile().is_some() {
+            // An explicit profile means "use this profile": skip the other sources, as the AWS CLI does.
             return Self {
                 providers: vec![Box::new(profile_provider)],
             };
         }
         Self {
-            providers: vec![Box::new(EnvironmentProvider::new(env)), Box::new(profile_provider)],
+            providers: vec![
+                Box::new(EnvironmentProvider::new(config.env().clone())),
+                Box::new(profile_provider),
+                Box::new(WebIdentityProvider::new(config.clone())),
+                Box::new(EcsProvider::new(&config)),
+                Box::new(ImdsProvider::new(&config)),
+            ],
         }
     }
 }
@@ -73,17 +94,32 @@ mod tests {
 
     #[test]
     fn none_found_lists_places() {
-        let err = DefaultChain::new(Env::from_vars([("HOME", "/h")]), Fs::from_files::<&str, &str>([]))
+        // A closed loopback port stands in for "not on EC2": the chain must never leave the machine in tests.
+        let env = Env::from_vars([
+            ("HOME", "/h"),
+            ("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:9"),
+        ]);
+        let started = std::time::Instant::now();
+        let err = DefaultChain::new(env, Fs::from_files::<&str, &str>([]))
             .provide()
             .unwrap_err()
             .to_string();
         assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "took {:?}",
+            started.elapsed()
+        );
+        assert!(
             err.contains("environment variables: AWS_ACCESS_KEY_ID is not set"),
             "{err}"
         );
-        assert!(
-            err.contains("profile default: no [default] profile in /h/.aws/credentials and /h/.aws/config"),
-            "{err}"
-        );
+        for place in [
+            "profile",
+            "AWS_WEB_IDENTITY_TOKEN_FILE",
+            "AWS_CONTAINER_CREDENTIALS",
+            "http://127.0.0.1:9",
+        ] {
+            assert!(err.contains(place), "{place} missing from: {err}");
+        }
     }
 }

@@ -1,9 +1,11 @@
 //! The AWS credential chain for rds-iam: blocking, no tokio runtime, and errors that say where it looked.
 //!
 //! - [`EnvironmentProvider`]: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`.
-//! - [`ProfileProvider`]: static keys in the shared `config` / `credentials` files.
 //! - [`EcsProvider`]: the ECS / EKS Pod Identity container credentials endpoint.
 //! - [`ImdsProvider`]: the EC2 instance role, from the instance metadata service (IMDSv2).
+//! - [`ProfileProvider`]: the selected profile of the shared `config` / `credentials` files: static keys,
+//!   `credential_process`, SSO, web identity and `role_arn` chains (STS `AssumeRole`).
+//! - [`WebIdentityProvider`]: `AWS_WEB_IDENTITY_TOKEN_FILE` + `AWS_ROLE_ARN` (EKS IRSA).
 //! - [`DefaultChain`]: the providers in the AWS order; "not found" moves on, any other error stops.
 //! - [`resolve_region`]: `AWS_REGION` > `AWS_DEFAULT_REGION` > the profile's `region`.
 //! - [`profile`]: the shared-config file parser and file locations.
@@ -41,6 +43,7 @@ pub mod profile;
 mod providers;
 mod region;
 mod sdk;
+mod sts;
 
 pub use cache::{CachingProvider, DEFAULT_REFRESH_AHEAD};
 pub use chain::DefaultChain;
@@ -54,7 +57,7 @@ pub use http::{HttpError, HttpSettings};
 #[doc(hidden)]
 pub use providers::conformance as providers_conformance;
 pub use providers::{EcsProvider, EndpointMode, ImdsProvider};
-pub use providers::{EnvironmentProvider, ProfileProvider};
+pub use providers::{EnvironmentProvider, ProfileProvider, WebIdentityProvider};
 pub use rds_iam_token::{Credentials, Secret};
 pub use region::{ConfiguredRegion, resolve_region};
 pub use sdk::SdkCredentialsProvider;

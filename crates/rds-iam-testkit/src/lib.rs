@@ -6,15 +6,21 @@
 //!   tests against botocore.
 //! - [`FakeImds`]: an EC2 instance metadata service (IMDSv2 session tokens and role credentials).
 //! - [`FakeEcs`]: an ECS / EKS Pod Identity container credentials endpoint.
+//! - [`MotoServer`]: moto's AWS API fake (STS, RDS, …) as a child process on a free loopback port.
+//! - [`FakeSsoPortal`]: the IAM Identity Center portal's `GetRoleCredentials`, with fault knobs.
 //!
 //! Every server listens on loopback only, on a free port, and stops when dropped.
 
 mod ecs;
 mod http;
 mod imds;
+mod moto;
+mod sso;
 mod sts;
 
 pub use ecs::FakeEcs;
 pub use http::{FakeHttpServer, Recorded, Reply};
 pub use imds::FakeImds;
+pub use moto::MotoServer;
+pub use sso::{FakeSsoPortal, SsoFault, SsoRoleCredentials};
 pub use sts::FakeSts;

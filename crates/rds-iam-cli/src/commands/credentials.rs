@@ -35,7 +35,7 @@ enum Format {
 }
 
 pub(crate) fn run(args: CredentialsArgs, ctx: &Context) -> anyhow::Result<()> {
-    let creds = DefaultChain::with_profile(ctx.env.clone(), ctx.fs.clone(), args.profile.as_deref())
+    let creds = DefaultChain::from_config(ctx.provider_config(args.profile.as_deref()))
         .provide()
         .context("no credentials to show")?;
     match args.format {

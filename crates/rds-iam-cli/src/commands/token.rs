@@ -17,7 +17,8 @@ Examples:
   rds-iam token --hostname 127.0.0.1 --port 13306 --signing-host mydb.abc123.eu-west-1.rds.amazonaws.com --username app
   rds-iam token --hostname … --username app | rds-iam token inspect
 
-Credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, else the profile's static keys.";
+Credentials: the AWS SDKs' chain — environment, profile (keys, process, SSO, roles, web identity), web identity,
+ECS/EKS container, EC2 instance metadata. `rds-iam credentials` shows which one is used.";
 
 /// `rds-iam token`: the same flags as `aws rds generate-db-auth-token`, plus a few.
 #[derive(Debug, Args)]
@@ -130,7 +131,7 @@ fn generate(args: &TokenArgs, ctx: &Context) -> anyhow::Result<String> {
     }
     let request = TokenRequest::new(signing_host, port, user, &choice.region)?.with_expires_in(expires_in)?;
 
-    let creds = DefaultChain::with_profile(ctx.env.clone(), ctx.fs.clone(), args.profile.as_deref()).provide()?;
+    let creds = DefaultChain::from_config(ctx.provider_config(args.profile.as_deref())).provide()?;
     tracing::debug!(source = creds.source(), access_key_id = creds.access_key_id(), region = %choice.region, "signing");
     let token = request.sign(&creds, ctx.now)?;
     Ok(token.expose().to_owned())

@@ -18,6 +18,8 @@ fn rds_iam(home: &Path, args: &[&str], vars: &[(&str, &str)]) -> Output {
         .args(args)
         .env_clear()
         .env("HOME", home)
+        // A closed loopback port: when the chain reaches EC2 instance metadata, it must not leave the machine.
+        .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:9")
         .envs(vars.iter().copied())
         .output()
         .expect("run rds-iam")

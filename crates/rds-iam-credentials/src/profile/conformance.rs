@@ -1,5 +1,6 @@
 //! Runners for the smithy-rs profile conformance suites (`profile-parser-tests.json`,
-//! `file-location-tests.json`), called by `cargo xtask conformance` and by this crate's tests.
+//! `file-location-tests.json`, `assume-role-tests.json`), called by `cargo xtask conformance` and by this crate's
+//! tests.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -7,7 +8,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::location::{Platform, file_path};
-use super::{FileKind, Profile, Source, parse, selected_profile_name};
+use super::{FileKind, Profile, ProfileSet, Source, parse, selected_profile_name};
 use crate::Env;
 
 /// The outcome of one conformance case.
@@ -27,6 +28,60 @@ pub fn conformance_profile_parser(json: &str) -> Vec<CaseResult> {
 /// Runs every case of `file-location-tests.json`, each with the rules of its `platform`.
 pub fn conformance_file_location(json: &str) -> Vec<CaseResult> {
     run_suite(json, "file-location-tests.json", location_case)
+}
+
+/// Runs every case of `assume-role-tests.json` (a top-level array): profiles → the planned chain of sources.
+pub fn conformance_assume_role(json: &str) -> Vec<CaseResult> {
+    let cases = match serde_json::from_str::<Value>(json) {
+        Ok(Value::Array(cases)) => cases,
+        Ok(_) => return vec![failed_suite("assume-role-tests.json", "not a JSON array".into())],
+        Err(e) => return vec![failed_suite("assume-role-tests.json", format!("not JSON: {e}"))],
+    };
+    cases
+        .iter()
+        .enumerate()
+        .map(|(i, case)| CaseResult {
+            name: case["docs"]
+                .as_str()
+                .map_or_else(|| format!("assume-role-tests.json case {i}"), str::to_owned),
+            outcome: assume_role_case(case),
+        })
+        .collect()
+}
+
+fn failed_suite(suite: &str, why: String) -> CaseResult {
+    CaseResult {
+        name: suite.to_owned(),
+        outcome: Err(why),
+    }
+}
+
+fn assume_role_case(case: &Value) -> Result<(), String> {
+    let input = &case["input"];
+    let to_profiles = |value: &Value| -> Result<BTreeMap<String, Profile>, String> {
+        let sections = if value.is_null() {
+            Sections::new()
+        } else {
+            sections_of(value)?
+        };
+        Ok(sections
+            .into_iter()
+            .map(|(name, properties)| {
+                let properties = properties
+                    .into_iter()
+                    .map(|(k, v)| (k.to_ascii_lowercase(), v))
+                    .collect();
+                (name.clone(), Profile { name, properties })
+            })
+            .collect())
+    };
+    let set = ProfileSet {
+        profiles: to_profiles(&input["profiles"])?,
+        sso_sessions: to_profiles(&input["sso_sessions"])?,
+        services: BTreeMap::new(),
+    };
+    let selected = input["selected_profile"].as_str().ok_or("no `selected_profile`")?;
+    crate::providers::plan_for_conformance(&set, selected, &case["output"])
 }
 
 fn run_suite(json: &str, suite: &str, run: fn(&Value) -> Result<(), String>) -> Vec<CaseResult> {
@@ -164,5 +219,6 @@ mod tests {
         let outcomes: Vec<_> = results.iter().map(|r| (r.name.as_str(), r.outcome.is_ok())).collect();
         assert_eq!(outcomes, [("ok", true), ("bad", false), ("err", false)]);
         assert!(conformance_file_location("{")[0].outcome.is_err());
+        assert!(conformance_assume_role("{}")[0].outcome.is_err());
     }
 }

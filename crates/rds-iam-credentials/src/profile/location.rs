@@ -107,6 +107,11 @@ pub(crate) fn file_path(env: &Env, platform: Platform, kind: FileKind) -> PathBu
     PathBuf::from(expand_home(&path, home_dir(env, platform).as_deref(), platform))
 }
 
+/// The home directory on this platform (see [`home_dir`]); the SSO token cache lives under it.
+pub(crate) fn home(env: &Env) -> Option<String> {
+    home_dir(env, Platform::current())
+}
+
 /// The home directory: `HOME`; on Windows then `USERPROFILE`, then `HOMEDRIVE` + `HOMEPATH`.
 fn home_dir(env: &Env, platform: Platform) -> Option<String> {
     let home = env.get_non_blank("HOME");

@@ -1,64 +1,55 @@
 //! [`ProfileProvider`]: credentials from the selected profile of the shared config and credentials files.
 
-use crate::profile::{self, Profile};
-use crate::{Credentials, CredentialsError, Env, Fs, ProvideCredentials};
+use super::profile_chain::{self, PlanError};
+use crate::profile;
+use crate::{Credentials, CredentialsError, Env, Fs, ProvideCredentials, ProviderConfig};
 
 /// Credentials from the selected profile of the shared `config` and `credentials` files.
 ///
 /// The profile is the explicit one (`--profile`), else `AWS_PROFILE`, else `default`. A profile that was asked
-/// for by name but does not exist is an error (as in botocore); a missing `default` is "not found". This version
-/// reads static keys (`aws_access_key_id`, `aws_secret_access_key`, `aws_session_token`); profiles that get
-/// credentials another way (roles, SSO, processes) are reported as such.
+/// for by name but does not exist is an error (as in botocore); a missing `default`, or one without any
+/// credential settings, is "not found".
+///
+/// Supported: static keys, `credential_process`, IAM Identity Center (`sso_*` or `sso_session`, using the token
+/// cache of `aws sso login`), `web_identity_token_file` + `role_arn`, and `role_arn` with `source_profile` or
+/// `credential_source` (chains of any length; loops are reported). STS and the SSO portal honour
+/// `AWS_ENDPOINT_URL_STS` / `AWS_ENDPOINT_URL_SSO` / `AWS_ENDPOINT_URL`.
 #[derive(Debug, Clone)]
 pub struct ProfileProvider {
-    env: Env,
-    fs: Fs,
-    explicit: Option<String>,
+    config: ProviderConfig,
 }
 
 impl ProfileProvider {
-    /// Reads the files named by `env` through `fs`.
+    /// Reads the files named by `env` through `fs`, with the system clock and default HTTP settings.
     pub fn new(env: Env, fs: Fs) -> Self {
-        Self {
-            env,
-            fs,
-            explicit: None,
-        }
+        Self::from_config(ProviderConfig::new(env, fs))
+    }
+
+    /// Reads everything (environment, files, clock, HTTP settings, explicit profile) from `config`.
+    pub fn from_config(config: ProviderConfig) -> Self {
+        Self { config }
     }
 
     /// Uses this profile instead of `AWS_PROFILE` / `default`.
     pub fn with_profile(mut self, name: impl Into<String>) -> Self {
-        self.explicit = Some(name.into());
+        self.config = self.config.with_profile(name);
         self
-    }
-
-    fn profile_name(&self) -> String {
-        profile::selected_profile_name(&self.env, self.explicit.as_deref())
     }
 }
 
-/// Profile keys that mean "credentials come from somewhere other than static keys".
-const OTHER_SOURCES: [&str; 6] = [
-    "role_arn",
-    "credential_process",
-    "sso_session",
-    "sso_start_url",
-    "web_identity_token_file",
-    "credential_source",
-];
-
 impl ProvideCredentials for ProfileProvider {
     fn provide(&self) -> Result<Credentials, CredentialsError> {
-        let name = self.profile_name();
+        let env = self.config.env();
+        let name = self.config.profile_name();
         let source_name = format!("profile {name}");
-        let files = profile::load(&self.env, &self.fs)?;
-        let Some(profile) = files.get(&name) else {
+        let files = profile::load(env, self.config.fs())?;
+        if files.get(&name).is_none() {
             let where_ = format!(
                 "{} and {}",
-                profile::credentials_path(&self.env).display(),
-                profile::config_path(&self.env).display()
+                profile::credentials_path(env).display(),
+                profile::config_path(env).display()
             );
-            let named = self.explicit.is_some() || self.env.get_non_blank("AWS_PROFILE").is_some();
+            let named = self.config.profile().is_some() || env.get_non_blank("AWS_PROFILE").is_some();
             if !named {
                 return Err(CredentialsError::not_found(
                     source_name,
@@ -76,39 +67,12 @@ impl ProvideCredentials for ProfileProvider {
                 source_name,
                 format!("the profile {name:?} was not found in {where_} (profiles there: {known})"),
             ));
-        };
-        static_keys(profile, &source_name)
-    }
-}
-
-fn static_keys(profile: &Profile, source_name: &str) -> Result<Credentials, CredentialsError> {
-    let non_blank = |key: &str| profile.get(key).map(str::trim).filter(|v| !v.is_empty());
-    match (non_blank("aws_access_key_id"), non_blank("aws_secret_access_key")) {
-        (Some(key), Some(secret)) => {
-            let mut creds = Credentials::new(key, secret).with_source(source_name);
-            if let Some(token) = non_blank("aws_session_token") {
-                creds = creds.with_session_token(token);
-            }
-            Ok(creds)
         }
-        (Some(_), None) => Err(CredentialsError::invalid(
-            source_name,
-            "aws_access_key_id is set but aws_secret_access_key is not: add it or remove the key id",
-        )),
-        _ => match OTHER_SOURCES.iter().find(|key| non_blank(key).is_some()) {
-            Some(key) => Err(CredentialsError::invalid(
-                source_name,
-                format!(
-                    "the profile gets its credentials through `{key}`, which this version of rds-iam does not resolve yet; \
-                     export them first, e.g. `eval \"$(aws configure export-credentials --profile {} --format env)\"`",
-                    profile.name()
-                ),
-            )),
-            None => Err(CredentialsError::not_found(
-                source_name,
-                "the profile has no aws_access_key_id",
-            )),
-        },
+        let plan = profile_chain::plan(&files, &name).map_err(|e| match e {
+            PlanError::Empty(reason) => CredentialsError::not_found(&source_name, reason),
+            PlanError::Invalid(message) => CredentialsError::invalid(&source_name, message),
+        })?;
+        profile_chain::execute(&self.config, &files, &name, &plan)
     }
 }
 
@@ -166,17 +130,18 @@ mod tests {
     }
 
     #[test]
-    fn other_credential_sources_are_named() {
+    fn broken_chains_stop_with_a_named_error() {
         let fs = files(
             "",
             "[profile r]\nrole_arn = arn:aws:iam::123456789012:role/x\nsource_profile = default\n",
         );
         let env = Env::from_vars([("HOME", "/h")]);
-        let err = ProfileProvider::new(env, fs)
-            .with_profile("r")
-            .provide()
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("`role_arn`"), "{err}");
+        let err = ProfileProvider::new(env, fs).with_profile("r").provide().unwrap_err();
+        assert!(matches!(err, CredentialsError::Invalid { .. }), "{err:?}");
+        assert!(
+            err.to_string()
+                .starts_with("profile r: could not find source profile default referenced from r"),
+            "{err}"
+        );
     }
 }

@@ -1,0 +1,415 @@
+//! A small STS client for the credential sources: `AssumeRole` (SigV4-signed with aws-sigv4) and
+//! `AssumeRoleWithWebIdentity` (unsigned), query protocol over [`crate::http`], XML answers read with quick-xml.
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime};
+
+use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+use aws_sigv4::sign::v4;
+use aws_smithy_runtime_api::client::identity::Identity;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use quick_xml::events::Event;
+use quick_xml::reader::Reader;
+
+use crate::http::Http;
+use crate::profile::ProfileSet;
+use crate::{Credentials, Env, ProviderConfig};
+
+/// The STS API version of the query protocol.
+const VERSION: &str = "2011-06-15";
+
+/// STS has a global default: without any configured region the SDKs (and the AWS CLI) call `us-east-1`. This is the
+/// one place rds-iam falls back to a default region: it only picks the STS endpoint, never what a token is signed
+/// for.
+const DEFAULT_REGION: &str = "us-east-1";
+
+/// RFC 3986 unreserved characters stay literal in form values; everything else is `%XX`.
+const FORM: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
+/// Where and how to call STS.
+#[derive(Debug)]
+pub(crate) struct Sts {
+    http: Http,
+    endpoint: String,
+    region: String,
+    clock: crate::Clock,
+}
+
+/// The parameters of one `AssumeRole` call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct AssumeRoleParams<'a> {
+    pub(crate) role_arn: &'a str,
+    pub(crate) session_name: &'a str,
+    pub(crate) external_id: Option<&'a str>,
+    pub(crate) duration_seconds: Option<u32>,
+}
+
+impl Sts {
+    /// The client for `config`, with the endpoint and region from the environment and the selected profile.
+    pub(crate) fn new(config: &ProviderConfig, profiles: Option<&ProfileSet>) -> Sts {
+        let profile_name = config.profile_name();
+        let profile = profiles.and_then(|set| set.get(&profile_name));
+        let non_blank = |key: &str| {
+            profile
+                .and_then(|p| p.get(key))
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        let env = config.env();
+        let region = env
+            .get_non_blank("AWS_REGION")
+            .or_else(|| env.get_non_blank("AWS_DEFAULT_REGION"))
+            .map(|r| r.trim().to_owned())
+            .or_else(|| non_blank("region"))
+            .unwrap_or_else(|| DEFAULT_REGION.to_owned());
+        let ignore_configured = is_true(env.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS").as_deref())
+            || is_true(non_blank("ignore_configured_endpoint_urls").as_deref());
+        let services_url = || {
+            let services = profiles?.services(&non_blank("services")?)?;
+            Some(services.sub_property("sts", "endpoint_url")?.trim().to_owned())
+        };
+        let configured = (!ignore_configured)
+            .then(|| {
+                configured_endpoint(env, "STS")
+                    .or_else(services_url)
+                    .or_else(|| non_blank("endpoint_url"))
+            })
+            .flatten();
+        let endpoint = configured.unwrap_or_else(|| default_endpoint("sts", &region));
+        Sts {
+            http: Http::new(config.service_http().clone()),
+            endpoint: endpoint.trim_end_matches('/').to_owned(),
+            region,
+            clock: config.clock().clone(),
+        }
+    }
+
+    /// The endpoint this client calls.
+    #[cfg(test)]
+    pub(crate) fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// `AssumeRole` signed with `source`. The error says what failed and passes STS's own code and message through.
+    pub(crate) fn assume_role(
+        &self,
+        source: &Credentials,
+        params: &AssumeRoleParams<'_>,
+    ) -> Result<Credentials, String> {
+        let mut form = vec![
+            ("Action", "AssumeRole"),
+            ("Version", VERSION),
+            ("RoleArn", params.role_arn),
+            ("RoleSessionName", params.session_name),
+        ];
+        if let Some(id) = params.external_id {
+            form.push(("ExternalId", id));
+        }
+        let duration = params.duration_seconds.map(|d| d.to_string());
+        if let Some(duration) = &duration {
+            form.push(("DurationSeconds", duration));
+        }
+        let body = encode_form(&form);
+        let what = format!("sts AssumeRole for {} at {}", params.role_arn, self.endpoint);
+        let signed = self.sign(source, &body).map_err(|e| format!("{what}: {e}"))?;
+        let mut headers: Vec<(&str, &str)> = vec![("content-type", CONTENT_TYPE)];
+        headers.extend(signed.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+        self.call(&what, &headers, body)
+    }
+
+    /// `AssumeRoleWithWebIdentity` (unsigned: the web identity token is the proof).
+    pub(crate) fn assume_role_with_web_identity(
+        &self,
+        role_arn: &str,
+        session_name: &str,
+        token: &str,
+    ) -> Result<Credentials, String> {
+        let body = encode_form(&[
+            ("Action", "AssumeRoleWithWebIdentity"),
+            ("Version", VERSION),
+            ("RoleArn", role_arn),
+            ("RoleSessionName", session_name),
+            ("WebIdentityToken", token),
+        ]);
+        let what = format!("sts AssumeRoleWithWebIdentity for {role_arn} at {}", self.endpoint);
+        self.call(&what, &[("content-type", CONTENT_TYPE)], body)
+    }
+
+    fn call(&self, what: &str, headers: &[(&str, &str)], body: String) -> Result<Credentials, String> {
+        let url = format!("{}/", self.endpoint);
+        let response = self
+            .http
+            .send("POST", &url, headers, Some(body), None)
+            .map_err(|e| format!("{what} failed: {e}"))?;
+        let text = response.text();
+        let fields = parse_xml(&text);
+        if !response.is_success() {
+            let fields = fields.unwrap_or_default();
+            return Err(match (fields.get("Error/Code"), fields.get("Error/Message")) {
+                (Some(code), message) => format!(
+                    "{what} was refused (HTTP {}): {code}: {}",
+                    response.status,
+                    message.map_or("no message", String::as_str)
+                ),
+                _ => format!(
+                    "{what} answered HTTP {} without an STS error document: {}",
+                    response.status,
+                    excerpt(&text)
+                ),
+            });
+        }
+        let fields = fields.map_err(|e| format!("{what} answered something that is not XML ({e})"))?;
+        credentials_from(&fields).map_err(|missing| format!("{what} answered without {missing}"))
+    }
+
+    /// The SigV4 headers (`authorization`, `x-amz-date`, `x-amz-security-token`) for a POST of `body`.
+    fn sign(&self, source: &Credentials, body: &str) -> Result<Vec<(String, String)>, String> {
+        let url = reqwest::Url::parse(&format!("{}/", self.endpoint))
+            .map_err(|e| format!("the endpoint is not a URL ({e}); check AWS_ENDPOINT_URL_STS / endpoint_url"))?;
+        let host = match (url.host_str(), url.port()) {
+            (Some(host), Some(port)) => format!("{host}:{port}"),
+            (Some(host), None) => host.to_owned(),
+            (None, _) => return Err("the endpoint has no host; check AWS_ENDPOINT_URL_STS / endpoint_url".into()),
+        };
+        let identity: Identity = aws_credential_types::Credentials::new(
+            source.access_key_id(),
+            source.secret_access_key().expose(),
+            source.session_token().map(|t| t.expose().clone()),
+            None,
+            "rds-iam",
+        )
+        .into();
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region(&self.region)
+            .name("sts")
+            .time(self.clock.now())
+            .settings(SigningSettings::default())
+            .build()
+            .map_err(|e| format!("signing failed: {e}"))?
+            .into();
+        let request = SignableRequest::new(
+            "POST",
+            url.as_str(),
+            [("host", host.as_str()), ("content-type", CONTENT_TYPE)].into_iter(),
+            SignableBody::Bytes(body.as_bytes()),
+        )
+        .map_err(|e| format!("signing failed: {e}"))?;
+        // aws-sigv4 logs the canonical request at TRACE, session token included: no subscriber may see it.
+        let signed =
+            tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::default(), || sign(request, &params));
+        let (instructions, _signature) = signed.map_err(|e| format!("signing failed: {e}"))?.into_parts();
+        Ok(instructions
+            .headers()
+            .map(|(name, value)| (name.to_owned(), value.to_owned()))
+            .collect())
+    }
+}
+
+const CONTENT_TYPE: &str = "application/x-www-form-urlencoded; charset=utf-8";
+
+/// `AWS_ENDPOINT_URL_{SERVICE}` > `AWS_ENDPOINT_URL` (blank counts as unset).
+pub(crate) fn configured_endpoint(env: &Env, service: &str) -> Option<String> {
+    env.get_non_blank(&format!("AWS_ENDPOINT_URL_{service}"))
+        .or_else(|| env.get_non_blank("AWS_ENDPOINT_URL"))
+        .map(|url| url.trim().to_owned())
+}
+
+/// `https://{prefix}.{region}.amazonaws.com` (`.com.cn` in China).
+pub(crate) fn default_endpoint(prefix: &str, region: &str) -> String {
+    let suffix = if region.starts_with("cn-") {
+        "amazonaws.com.cn"
+    } else {
+        "amazonaws.com"
+    };
+    format!("https://{prefix}.{region}.{suffix}")
+}
+
+fn is_true(value: Option<&str>) -> bool {
+    value.is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+}
+
+fn encode_form(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={}", utf8_percent_encode(v, FORM)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The start of a body for an error message (bodies of error responses hold no credentials).
+fn excerpt(text: &str) -> String {
+    let text = text.trim();
+    match text.char_indices().nth(200) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None if text.is_empty() => "(empty body)".to_owned(),
+        None => text.to_owned(),
+    }
+}
+
+/// The text of every leaf element, keyed by `Parent/Child` (local names): `Credentials/AccessKeyId`, `Error/Code`.
+fn parse_xml(text: &str) -> Result<HashMap<String, String>, String> {
+    let mut reader = Reader::from_str(text);
+    let mut stack: Vec<String> = Vec::new();
+    let mut fields = HashMap::new();
+    let mut current = String::new();
+    loop {
+        match reader.read_event().map_err(|e| e.to_string())? {
+            Event::Start(start) => {
+                stack.push(start.local_name().as_ref().to_owned());
+                current.clear();
+            }
+            Event::End(_) => {
+                let value = current.trim();
+                if !value.is_empty() {
+                    let key = match stack.as_slice() {
+                        [.., parent, child] => format!("{parent}/{child}"),
+                        [child] => child.clone(),
+                        [] => String::new(),
+                    };
+                    fields.entry(key).or_insert_with(|| value.to_owned());
+                }
+                current.clear();
+                stack.pop();
+            }
+            Event::Text(t) => current.push_str(&t.xml10_content()),
+            Event::CData(c) => current.push_str(&c.xml10_content()),
+            Event::GeneralRef(r) => {
+                if let Some(c) = r.resolve_char_ref().map_err(|e| e.to_string())? {
+                    current.push(c);
+                } else {
+                    let name = r.xml10_content();
+                    let resolved = quick_xml::escape::resolve_predefined_entity(&name)
+                        .ok_or_else(|| format!("unknown entity &{name};"))?;
+                    current.push_str(resolved);
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    if fields.is_empty() {
+        return Err("no elements".into());
+    }
+    Ok(fields)
+}
+
+/// Credentials from `<Credentials><AccessKeyId>…<SecretAccessKey>…<SessionToken>…<Expiration>…`; `Err` names
+/// the missing field.
+fn credentials_from(fields: &HashMap<String, String>) -> Result<Credentials, String> {
+    let field = |name: &str| {
+        fields
+            .get(&format!("Credentials/{name}"))
+            .ok_or_else(|| format!("Credentials/{name}"))
+    };
+    let expiration = field("Expiration")?;
+    let expiry = parse_rfc3339(expiration).map_err(|e| format!("a valid Expiration ({expiration:?}: {e})"))?;
+    Ok(
+        Credentials::new(field("AccessKeyId")?, field("SecretAccessKey")?.as_str())
+            .with_session_token(field("SessionToken")?.as_str())
+            .with_expiry(expiry),
+    )
+}
+
+/// An RFC 3339 / ISO 8601 timestamp (`2024-01-01T00:00:00Z`, fractions and offsets allowed).
+pub(crate) fn parse_rfc3339(text: &str) -> Result<SystemTime, String> {
+    let parsed = time::OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339)
+        .map_err(|e| e.to_string())?;
+    let nanos = parsed.unix_timestamp_nanos();
+    let from_epoch = |n: i128| Duration::from_nanos(u64::try_from(n).unwrap_or(u64::MAX));
+    Ok(if nanos >= 0 {
+        SystemTime::UNIX_EPOCH + from_epoch(nanos)
+    } else {
+        SystemTime::UNIX_EPOCH - from_epoch(-nanos)
+    })
+}
+
+/// A role session name when none is configured: `rds-iam-<milliseconds since the epoch>`.
+pub(crate) fn default_session_name(now: SystemTime) -> String {
+    let millis = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis();
+    format!("rds-iam-{millis}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Fs, profile};
+
+    fn sts(vars: &[(&str, &str)], config: &str) -> Sts {
+        let mut all = vec![("HOME", "/h")];
+        all.extend_from_slice(vars);
+        let env = Env::from_vars(all);
+        let fs = Fs::from_files([("/h/.aws/config", config)]);
+        let set = profile::load(&env, &fs).unwrap();
+        Sts::new(&ProviderConfig::new(env, fs), Some(&set))
+    }
+
+    #[test]
+    fn endpoint_precedence() {
+        let config = "[default]\nregion = eu-west-3\nendpoint_url = http://profile\nservices = local\n\
+                      [services local]\nsts =\n  endpoint_url = http://services\n[profile plain]\nregion = cn-north-1\n";
+        assert_eq!(sts(&[], "").endpoint(), "https://sts.us-east-1.amazonaws.com");
+        assert_eq!(
+            sts(&[("AWS_REGION", "eu-west-1")], "").endpoint(),
+            "https://sts.eu-west-1.amazonaws.com"
+        );
+        assert_eq!(
+            sts(&[("AWS_PROFILE", "plain")], config).endpoint(),
+            "https://sts.cn-north-1.amazonaws.com.cn"
+        );
+        assert_eq!(sts(&[], config).endpoint(), "http://services");
+        assert_eq!(
+            sts(&[("AWS_ENDPOINT_URL", "http://all/")], config).endpoint(),
+            "http://all"
+        );
+        let both = [
+            ("AWS_ENDPOINT_URL", "http://all"),
+            ("AWS_ENDPOINT_URL_STS", "http://sts"),
+        ];
+        assert_eq!(sts(&both, config).endpoint(), "http://sts");
+        let ignore = [
+            ("AWS_ENDPOINT_URL", "http://all"),
+            ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true"),
+        ];
+        assert_eq!(sts(&ignore, config).endpoint(), "https://sts.eu-west-3.amazonaws.com");
+        let config = "[default]\nendpoint_url = http://profile\n";
+        assert_eq!(sts(&[], config).endpoint(), "http://profile");
+    }
+
+    #[test]
+    fn reads_credentials_and_errors() {
+        let ok = r#"<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+          <AssumeRoleResult><AssumedRoleUser><Arn>arn:x</Arn></AssumedRoleUser>
+          <Credentials><AccessKeyId>ASIAX</AccessKeyId><SecretAccessKey>s&amp;k</SecretAccessKey>
+          <SessionToken>t&#x2B;k</SessionToken><Expiration>2030-01-01T00:00:00.000Z</Expiration></Credentials>
+          </AssumeRoleResult></AssumeRoleResponse>"#;
+        let creds = credentials_from(&parse_xml(ok).unwrap()).unwrap();
+        assert_eq!(creds.access_key_id(), "ASIAX");
+        assert_eq!(creds.secret_access_key().expose(), "s&k");
+        assert_eq!(creds.session_token().unwrap().expose(), "t+k");
+        assert_eq!(
+            creds.expiry(),
+            Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1_893_456_000))
+        );
+        let err = r#"<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>
+          <Message>not authorized to perform sts:AssumeRole</Message></Error></ErrorResponse>"#;
+        let fields = parse_xml(err).unwrap();
+        assert_eq!(fields["Error/Code"], "AccessDenied");
+        assert_eq!(credentials_from(&fields).unwrap_err(), "Credentials/Expiration");
+        assert!(parse_xml("not xml").is_err());
+    }
+
+    #[test]
+    fn form_and_session_names() {
+        assert_eq!(
+            encode_form(&[("A", "x y+z/@"), ("B", "-_.~")]),
+            "A=x%20y%2Bz%2F%40&B=-_.~"
+        );
+        let now = SystemTime::UNIX_EPOCH + Duration::from_millis(1_700_000_000_123);
+        assert_eq!(default_session_name(now), "rds-iam-1700000000123");
+    }
+}
