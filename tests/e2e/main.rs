@@ -4,4 +4,5 @@
 
 mod awscli;
 mod botocore_tokens;
+mod credentials_botocore;
 mod tidy;
