@@ -80,6 +80,13 @@ pub(crate) fn run() -> Result {
         size as f64 / (1024.0 * 1024.0)
     ));
 
+    let off_ec2 = off_ec2_failure(&ours)?;
+    report.push(format!(
+        "\nOff EC2 with no credentials and IMDS black-holed, `rds-iam credentials` fails in **{}** (median of 5; \
+         target ≤ 1.2 s).",
+        fmt_duration(off_ec2)
+    ));
+
     let runtime = dependency_count(&["-e", "normal,no-proc-macro"])?;
     let with_macros = dependency_count(&["-e", "normal"])?;
     report.push(format!(
@@ -158,6 +165,36 @@ fn measure(program: &Path, args: impl Fn(&mut Command), runs: usize) -> Result<(
         peak = peak.max(kib);
     }
     Ok((times[times.len() / 2], peak))
+}
+
+/// How long the whole chain takes to give up when nothing has credentials and the metadata address accepts
+/// connections but never answers (a listener that never calls `accept`: the kernel completes the handshake).
+fn off_ec2_failure(program: &Path) -> Result<Duration> {
+    let hole = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    let endpoint = format!("http://{}", hole.local_addr().map_err(|e| e.to_string())?);
+    let home = std::env::temp_dir().join("rds-iam-bench-empty-home");
+    std::fs::create_dir_all(&home).map_err(|e| e.to_string())?;
+    let mut times = Vec::new();
+    for _ in 0..5 {
+        let started = Instant::now();
+        let out = Command::new(program)
+            .arg("credentials")
+            .env_clear()
+            .env("HOME", &home)
+            .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", &endpoint)
+            .output()
+            .map_err(|e| e.to_string())?;
+        times.push(started.elapsed());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if out.status.code() != Some(1) || !stderr.contains("no AWS credentials found") {
+            return Err(format!(
+                "expected the no-credentials error, got {:?}: {stderr}",
+                out.status
+            ));
+        }
+    }
+    times.sort();
+    Ok(times[times.len() / 2])
 }
 
 /// Distinct packages in `rds-iam-token`'s tree, not counting itself.

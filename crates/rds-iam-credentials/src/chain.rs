@@ -1,8 +1,8 @@
 //! [`DefaultChain`]: the credential sources in the order the AWS SDKs use.
 
 use crate::{
-    Credentials, CredentialsError, EcsProvider, Env, EnvironmentProvider, Fs, ImdsProvider, ProfileProvider,
-    ProvideCredentials, ProviderConfig, WebIdentityProvider,
+    CachingProvider, Credentials, CredentialsError, EcsProvider, Env, EnvironmentProvider, Fs, ImdsProvider,
+    ProfileProvider, ProvideCredentials, ProviderConfig, WebIdentityProvider,
 };
 
 /// The AWS SDKs' order: environment variables, the selected profile (static keys, `credential_process`, SSO,
@@ -32,6 +32,13 @@ impl DefaultChain {
         Self::from_config(config)
     }
 
+    /// The chain behind a [`CachingProvider`]: what long-running programs and pools want (temporary credentials
+    /// are reused and refreshed ahead of expiry, one fetch at a time).
+    pub fn cached(config: ProviderConfig) -> CachingProvider {
+        let clock = config.clock().clone();
+        CachingProvider::new(Self::from_config(config), clock)
+    }
+
     /// The chain over everything in `config` (environment, files, clock, HTTP settings, explicit profile).
     pub fn from_config(config: ProviderConfig) -> Self {
         let profile_provider = ProfileProvider::from_config(config.clone());
@@ -58,8 +65,22 @@ impl ProvideCredentials for DefaultChain {
         let mut looked = Vec::new();
         for provider in &self.providers {
             match provider.provide() {
-                Err(err @ CredentialsError::NotFound { .. }) => looked.push(err.to_string()),
-                other => return other,
+                Err(err @ CredentialsError::NotFound { .. }) => {
+                    tracing::debug!(%err, "credential source not found, trying the next one");
+                    looked.push(err.to_string());
+                }
+                Ok(creds) => {
+                    tracing::debug!(
+                        source = creds.source(),
+                        access_key_id = creds.access_key_id(),
+                        "credentials found"
+                    );
+                    return Ok(creds);
+                }
+                Err(err) => {
+                    tracing::debug!(%err, "credential source failed; the chain stops here");
+                    return Err(err);
+                }
             }
         }
         Err(CredentialsError::NoneFound { looked })

@@ -51,3 +51,41 @@ fn no_credentials_is_exit_1() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("no AWS credentials found"), "{}", stderr(&out));
 }
+
+#[test]
+fn trace_logs_show_no_secret_from_any_source() {
+    let process = format!(
+        "[profile proc]\ncredential_process = printf '{{\"Version\":1,\"AccessKeyId\":\"ASIAPROC\",\"SecretAccessKey\":\"{SECRET}\",\"SessionToken\":\"{SESSION}\"}}'\n"
+    );
+    let h = home("", &process);
+    for (args, vars) in [
+        (&["credentials", "--profile", "proc"][..], &[("RUST_LOG", "trace")][..]),
+        (
+            &["credentials"][..],
+            &[VARS[0], VARS[1], VARS[2], ("RUST_LOG", "trace")][..],
+        ),
+        (
+            &[
+                "token",
+                "--profile",
+                "proc",
+                "--hostname",
+                "db.abc.us-east-1.rds.amazonaws.com",
+                "--username",
+                "u",
+            ][..],
+            &[("RUST_LOG", "trace")][..],
+        ),
+    ] {
+        let out = rds_iam(h.path(), args, vars);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(!err.is_empty(), "{args:?}: trace logging produced nothing");
+        for secret in [SECRET, SESSION] {
+            assert!(!err.contains(secret), "{args:?} logged {secret}:\n{err}");
+        }
+        if args[0] == "credentials" {
+            assert!(!stdout(&out).contains(SECRET), "text output shows the secret key");
+        }
+    }
+}
