@@ -22,12 +22,12 @@ pub struct CaseResult {
 
 /// Runs every case of `profile-parser-tests.json`.
 pub fn conformance_profile_parser(json: &str) -> Vec<CaseResult> {
-    run_suite(json, "profile-parser-tests.json", parser_case)
+    run_suite(json, "profile-parser-tests.json", "name", parser_case)
 }
 
 /// Runs every case of `file-location-tests.json`, each with the rules of its `platform`.
 pub fn conformance_file_location(json: &str) -> Vec<CaseResult> {
-    run_suite(json, "file-location-tests.json", location_case)
+    run_suite(json, "file-location-tests.json", "name", location_case)
 }
 
 /// Runs every case of `assume-role-tests.json` (a top-level array): profiles → the planned chain of sources.
@@ -84,7 +84,13 @@ fn assume_role_case(case: &Value) -> Result<(), String> {
     crate::providers::plan_for_conformance(&set, selected, &case["output"])
 }
 
-fn run_suite(json: &str, suite: &str, run: fn(&Value) -> Result<(), String>) -> Vec<CaseResult> {
+/// Runs `run` on every case of a `{"tests": [...]}` suite, naming each case by its `name_field`.
+pub(crate) fn run_suite(
+    json: &str,
+    suite: &str,
+    name_field: &str,
+    run: fn(&Value) -> Result<(), String>,
+) -> Vec<CaseResult> {
     let tests = serde_json::from_str::<Value>(json)
         .map_err(|e| format!("not JSON: {e}"))
         .and_then(|v| match v.get("tests") {
@@ -96,7 +102,7 @@ fn run_suite(json: &str, suite: &str, run: fn(&Value) -> Result<(), String>) -> 
             .iter()
             .enumerate()
             .map(|(i, case)| CaseResult {
-                name: case["name"]
+                name: case[name_field]
                     .as_str()
                     .map_or_else(|| format!("{suite} case {i}"), str::to_owned),
                 outcome: run(case),

@@ -6,7 +6,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::{EcsProvider, EndpointMode, ImdsProvider};
-use crate::profile::conformance::CaseResult;
+use crate::profile::conformance::{CaseResult, run_suite};
 use crate::{Env, Fs, ProviderConfig};
 
 /// The home directory of every case, so that no case can see the real one.
@@ -15,38 +15,13 @@ const HOME: &str = "/conformance-home";
 /// Runs every case of `imds-endpoint-tests.json`: environment, files and builder settings → the token URL or an
 /// error containing the expected text.
 pub fn conformance_imds_endpoint(json: &str) -> Vec<CaseResult> {
-    run_suite(json, "imds-endpoint-tests.json", imds_case)
+    run_suite(json, "imds-endpoint-tests.json", "docs", imds_case)
 }
 
 /// Runs every case of `ecs-tests.json`: environment → the credentials URL or an error containing the expected text
 /// (compared case-insensitively: our messages start in lower case).
 pub fn conformance_ecs(json: &str) -> Vec<CaseResult> {
-    run_suite(json, "ecs-tests.json", ecs_case)
-}
-
-fn run_suite(json: &str, suite: &str, run: fn(&Value) -> Result<(), String>) -> Vec<CaseResult> {
-    let tests = serde_json::from_str::<Value>(json)
-        .map_err(|e| format!("not JSON: {e}"))
-        .and_then(|v| match v.get("tests") {
-            Some(Value::Array(tests)) => Ok(tests.clone()),
-            _ => Err("no `tests` array".to_owned()),
-        });
-    match tests {
-        Ok(tests) => tests
-            .iter()
-            .enumerate()
-            .map(|(i, case)| CaseResult {
-                name: case["docs"]
-                    .as_str()
-                    .map_or_else(|| format!("{suite} case {i}"), str::to_owned),
-                outcome: run(case),
-            })
-            .collect(),
-        Err(why) => vec![CaseResult {
-            name: suite.to_owned(),
-            outcome: Err(why),
-        }],
-    }
+    run_suite(json, "ecs-tests.json", "docs", ecs_case)
 }
 
 fn strings(value: &Value, what: &str) -> Result<Vec<(String, String)>, String> {
