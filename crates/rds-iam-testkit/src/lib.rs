@@ -8,6 +8,7 @@
 //! - [`FakeEcs`]: an ECS / EKS Pod Identity container credentials endpoint.
 //! - [`MotoServer`]: moto's AWS API fake (STS, RDS, …) as a child process on a free loopback port.
 //! - [`FakeSsoPortal`]: the IAM Identity Center portal's `GetRoleCredentials`, with fault knobs.
+//! - [`TestPki`]: a root → intermediate → leaf chain generated with rcgen at test time.
 //!
 //! Every server listens on loopback only, on a free port, and stops when dropped.
 
@@ -15,6 +16,7 @@ mod ecs;
 mod http;
 mod imds;
 mod moto;
+mod pki;
 mod sso;
 mod sts;
 
@@ -22,5 +24,6 @@ pub use ecs::FakeEcs;
 pub use http::{FakeHttpServer, Recorded, Reply};
 pub use imds::FakeImds;
 pub use moto::MotoServer;
+pub use pki::{PkiFiles, TestPki};
 pub use sso::{FakeSsoPortal, SsoFault, SsoRoleCredentials};
 pub use sts::FakeSts;
