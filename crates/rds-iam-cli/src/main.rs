@@ -30,6 +30,8 @@ enum Command {
     /// Print an IAM auth token for a DB user, like `aws rds generate-db-auth-token`.
     #[command(visible_alias = "generate-db-auth-token")]
     Token(commands::token::TokenArgs),
+    /// Log in with an IAM token over verified TLS and run SQL (-e or standard input).
+    Connect(commands::connect::ConnectArgs),
     /// Show the AWS credentials rds-iam would sign with and where they came from (no secret, unless asked).
     Credentials(commands::credentials::CredentialsArgs),
 }
@@ -39,6 +41,7 @@ fn main() -> ExitCode {
     context::init_logging();
     let result = match cli.command {
         Command::Token(args) => commands::token::run(args, &context::Context::real()),
+        Command::Connect(args) => commands::connect::run(args, &context::Context::real()),
         Command::Credentials(args) => commands::credentials::run(args, &context::Context::real()),
     };
     match result {

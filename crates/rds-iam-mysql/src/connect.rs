@@ -1,0 +1,251 @@
+//! [`IamConnector`]: a fresh or cached token, then a TLS-only login with `mysql_clear_password`.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use mysql::{Conn, Opts, OptsBuilder, SslOpts};
+use rds_iam_credentials::{Clock, ProvideCredentials};
+use rds_iam_token::{AuthToken, TokenCache, TokenRequest};
+
+use crate::error::{Context, classify};
+use crate::{ConnectError, Target};
+
+/// How the server's certificate is checked. Anything but [`TlsCheck::Full`] is a deliberate, logged risk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TlsCheck {
+    /// The chain to a root in the CA bundle, and the dial host against the certificate (the default).
+    Full,
+    /// The chain only, not the name: for tunnels, where the dial host (`127.0.0.1`) can never match the
+    /// certificate's RDS name. Safe only over a tunnel you control.
+    DangerSkipHostname,
+    /// Nothing: any certificate is accepted. Traffic is still encrypted, but anyone in the path can read the token.
+    DangerAcceptAnyCertificate,
+}
+
+/// Logs in to RDS / Aurora MySQL and MariaDB with IAM tokens.
+///
+/// - TLS is mandatory and verified against the CA bundle you give (the RDS bundle from `rds-iam-ca`); the token is
+///   sent only after TLS is established. A server without TLS gets no token ([`ConnectError::ServerWithoutTls`]).
+/// - Tokens come from a [`TokenCache`] (shared across clones and with the pool), signed with the credentials of the
+///   provider at the time of each new connection.
+/// - Unix-socket shortcuts are off (`prefer_socket(false)`): a loopback connection stays a TLS connection.
+/// - Errors are classified: a rejected token lists the usual causes with this target's values.
+///
+/// ```no_run
+/// use rds_iam_credentials::{DefaultChain, ProviderConfig};
+/// use rds_iam_mysql::{IamConnector, Target};
+/// use mysql::prelude::Queryable;
+///
+/// let target = Target::new("mydb.c1a2b3c4d5e6.eu-west-1.rds.amazonaws.com", 3306, "app")?;
+/// let connector = IamConnector::new(target, DefaultChain::cached(ProviderConfig::real()), "/etc/rds/global-bundle.pem");
+/// let mut conn = connector.connect()?;
+/// let one: Option<u8> = conn.query_first("SELECT 1").map_err(|e| rds_iam_mysql::ConnectError::Mysql(e.to_string()))?;
+/// # Ok::<(), rds_iam_mysql::ConnectError>(())
+/// ```
+#[derive(Clone)]
+pub struct IamConnector {
+    target: Target,
+    credentials: Arc<dyn ProvideCredentials>,
+    ca_bundle: PathBuf,
+    cache: Arc<TokenCache>,
+    clock: Clock,
+    connect_timeout: Duration,
+    read_timeout: Option<Duration>,
+    write_timeout: Option<Duration>,
+    tls_check: TlsCheck,
+    expires_in: Duration,
+}
+
+impl IamConnector {
+    /// Connects to `target`, signing with `credentials`, trusting the roots in the PEM file `ca_bundle`.
+    pub fn new(target: Target, credentials: impl ProvideCredentials + 'static, ca_bundle: impl Into<PathBuf>) -> Self {
+        Self::with_shared_credentials(target, Arc::new(credentials), ca_bundle)
+    }
+
+    /// Like [`IamConnector::new`], with a provider shared with other users.
+    pub fn with_shared_credentials(
+        target: Target,
+        credentials: Arc<dyn ProvideCredentials>,
+        ca_bundle: impl Into<PathBuf>,
+    ) -> Self {
+        Self {
+            target,
+            credentials,
+            ca_bundle: ca_bundle.into(),
+            cache: Arc::new(TokenCache::new()),
+            clock: Clock::system(),
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Some(Duration::from_secs(60)),
+            write_timeout: Some(Duration::from_secs(60)),
+            tls_check: TlsCheck::Full,
+            expires_in: rds_iam_token::MAX_EXPIRES_IN,
+        }
+    }
+
+    /// Reads the time from `clock` (token signing and reuse).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Shares a token cache (e.g. between connectors for several users of one program).
+    pub fn with_token_cache(mut self, cache: Arc<TokenCache>) -> Self {
+        self.cache = cache;
+        self
+    }
+
+    /// Limit for TCP connect (default 10 s).
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Limits for socket reads and writes (default 60 s each; `None` waits forever).
+    pub fn with_io_timeouts(mut self, read: Option<Duration>, write: Option<Duration>) -> Self {
+        self.read_timeout = read;
+        self.write_timeout = write;
+        self
+    }
+
+    /// Token lifetime (default and maximum 900 s).
+    pub fn with_token_lifetime(mut self, expires_in: Duration) -> Self {
+        self.expires_in = expires_in;
+        self
+    }
+
+    /// Weakens certificate checking. Logged as a warning at every connect.
+    pub fn with_tls_check(mut self, check: TlsCheck) -> Self {
+        self.tls_check = check;
+        self
+    }
+
+    /// The target.
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// The CA bundle file.
+    pub fn ca_bundle(&self) -> &Path {
+        &self.ca_bundle
+    }
+
+    /// A token for the next login: from the cache, or signed now with the provider's current credentials.
+    pub fn token(&self) -> Result<AuthToken, ConnectError> {
+        let request = TokenRequest::new(
+            self.target.signing_host(),
+            self.target.port(),
+            self.target.user(),
+            self.target.required_region()?,
+        )?
+        .with_expires_in(self.expires_in)?;
+        let credentials = self.credentials.provide()?;
+        Ok(self.cache.get_or_sign(&request, &credentials, self.clock.now())?)
+    }
+
+    /// `mysql::Opts` for one login with `token`. TLS is always on. The password inside is the token: `Opts`'s
+    /// `Debug` prints it, so never log these options.
+    pub fn opts_with_token(&self, token: &AuthToken) -> Result<Opts, ConnectError> {
+        if self.target.dials_another_name() && self.tls_check == TlsCheck::Full {
+            return Err(ConnectError::Target(format!(
+                "the TLS name check would compare {} with the certificate of {}, which cannot match; the MySQL \
+                 driver checks the dialed name only, so either connect to {} directly, or verify the chain only \
+                 (TlsCheck::DangerSkipHostname, --danger-skip-hostname-check) over a tunnel you control",
+                self.target.host(),
+                self.target.signing_host(),
+                self.target.signing_host()
+            )));
+        }
+        if !self.ca_bundle.is_file() {
+            return Err(ConnectError::Target(format!(
+                "the CA bundle {} does not exist: download the RDS bundle with `rds-iam ca fetch` or pass --ca-bundle",
+                self.ca_bundle.display()
+            )));
+        }
+        match self.tls_check {
+            TlsCheck::Full => {}
+            TlsCheck::DangerSkipHostname => {
+                tracing::warn!(
+                    host = self.target.host(),
+                    "TLS: the server certificate's name is not checked"
+                )
+            }
+            TlsCheck::DangerAcceptAnyCertificate => {
+                tracing::warn!(
+                    host = self.target.host(),
+                    "TLS: the server certificate is not checked at all"
+                )
+            }
+        }
+        let ssl = SslOpts::default()
+            .with_root_cert_path(Some(self.ca_bundle.clone()))
+            .with_danger_skip_domain_validation(self.tls_check != TlsCheck::Full)
+            .with_danger_accept_invalid_certs(self.tls_check == TlsCheck::DangerAcceptAnyCertificate);
+        let builder = OptsBuilder::new()
+            .ip_or_hostname(Some(self.target.host()))
+            .tcp_port(self.target.port())
+            .user(Some(self.target.user()))
+            .pass(Some(token.expose()))
+            .db_name(self.target.database())
+            // The guard: TLS options are always set, so the driver refuses a server without TLS before
+            // authenticating, and a loopback connection never silently switches to the Unix socket.
+            .ssl_opts(Some(ssl))
+            .prefer_socket(false)
+            .socket(None::<String>)
+            .enable_cleartext_plugin(true)
+            .tcp_connect_timeout(Some(self.connect_timeout))
+            .read_timeout(self.read_timeout)
+            .write_timeout(self.write_timeout);
+        Ok(Opts::from(builder))
+    }
+
+    /// Logs in over TLS with a fresh or cached token.
+    pub fn connect(&self) -> Result<Conn, ConnectError> {
+        install_crypto_provider();
+        let token = self.token()?;
+        let opts = self.opts_with_token(&token)?;
+        tracing::debug!(
+            host = self.target.host(),
+            port = self.target.port(),
+            user = self.target.user(),
+            signing_host = self.target.signing_host(),
+            "connecting with an IAM token"
+        );
+        Conn::new(opts).map_err(|e| classify(e, &self.context()))
+    }
+
+    fn context(&self) -> Context {
+        Context {
+            user: self.target.user().to_owned(),
+            signing_host: self.target.signing_host().to_owned(),
+            port: self.target.port(),
+            region: self.target.region().unwrap_or("?").to_owned(),
+            dial_host: self.target.host().to_owned(),
+            bundle: self.ca_bundle.display().to_string(),
+        }
+    }
+}
+
+impl fmt::Debug for IamConnector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IamConnector")
+            .field("target", &self.target)
+            .field("ca_bundle", &self.ca_bundle)
+            .field("tls_check", &self.tls_check)
+            .field("credentials", &self.credentials)
+            .field("tokens", &self.cache.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The mysql crate builds its rustls config from the process-wide provider: make it ring, once (a no-op if the
+/// program already installed one).
+pub(crate) fn install_crypto_provider() {
+    static ONCE: OnceLock<()> = OnceLock::new();
+    ONCE.get_or_init(|| {
+        // Err means a provider is already installed: keep the program's choice.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
