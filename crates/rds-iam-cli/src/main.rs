@@ -32,6 +32,8 @@ enum Command {
     Token(commands::token::TokenArgs),
     /// Log in with an IAM token over verified TLS and run SQL (-e or standard input).
     Connect(commands::connect::ConnectArgs),
+    /// Start the `mariadb` / `mysql` client already logged in with an IAM token (extra client args after `--`).
+    Mysql(commands::mysql_client::MysqlArgs),
     /// Show the AWS credentials rds-iam would sign with and where they came from (no secret, unless asked).
     Credentials(commands::credentials::CredentialsArgs),
 }
@@ -39,18 +41,19 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     context::init_logging();
+    let ctx = context::Context::real();
+    let done = |result: anyhow::Result<()>| result.map(|()| ExitCode::SUCCESS);
     let result = match cli.command {
-        Command::Token(args) => commands::token::run(args, &context::Context::real()),
-        Command::Connect(args) => commands::connect::run(args, &context::Context::real()),
-        Command::Credentials(args) => commands::credentials::run(args, &context::Context::real()),
+        Command::Token(args) => done(commands::token::run(args, &ctx)),
+        Command::Connect(args) => done(commands::connect::run(args, &ctx)),
+        // The client's own exit code is ours.
+        Command::Mysql(args) => commands::mysql_client::run(args, &ctx),
+        Command::Credentials(args) => done(commands::credentials::run(args, &ctx)),
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("error: {err:#}");
-            ExitCode::FAILURE
-        }
-    }
+    result.unwrap_or_else(|err| {
+        eprintln!("error: {err:#}");
+        ExitCode::FAILURE
+    })
 }
 
 #[cfg(test)]

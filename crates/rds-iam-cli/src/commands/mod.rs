@@ -2,6 +2,7 @@
 
 pub(crate) mod connect;
 pub(crate) mod credentials;
+pub(crate) mod mysql_client;
 pub(crate) mod token;
 
 use std::time::{Duration, SystemTime};
