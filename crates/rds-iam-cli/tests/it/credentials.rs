@@ -89,3 +89,12 @@ fn trace_logs_show_no_secret_from_any_source() {
         }
     }
 }
+
+#[test]
+fn malformed_profile_file_names_file_and_line() {
+    let h = home("", "[default]\nregion = eu-west-1\nthis line is not a property\n");
+    let out = rds_iam(h.path(), &["credentials"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains(".aws/config line 3"), "{err}");
+}
