@@ -8,6 +8,8 @@
 //! - [`FakeEcs`]: an ECS / EKS Pod Identity container credentials endpoint.
 //! - [`MotoServer`]: moto's AWS API fake (STS, RDS, …) as a child process on a free loopback port.
 //! - [`FakeSsoPortal`]: the IAM Identity Center portal's `GetRoleCredentials`, with fault knobs.
+//! - [`RdsLikeServer`]: an in-process MySQL server that logs in like RDS / Aurora with IAM tokens: TLS required,
+//!   auth switch to `mysql_clear_password`, a validation callback, every attempt recorded.
 //! - [`TestPki`]: a root → intermediate → leaf chain generated with rcgen at test time.
 //!
 //! Every server listens on loopback only, on a free port, and stops when dropped.
@@ -16,6 +18,7 @@ mod ecs;
 mod http;
 mod imds;
 mod moto;
+mod mysql_server;
 mod pki;
 mod sso;
 mod sts;
@@ -24,6 +27,7 @@ pub use ecs::FakeEcs;
 pub use http::{FakeHttpServer, Recorded, Reply};
 pub use imds::FakeImds;
 pub use moto::MotoServer;
+pub use mysql_server::{Greeting, LoginAttempt, Outcome, RdsLikeOptions, RdsLikeServer};
 pub use pki::{PkiFiles, TestPki};
 pub use sso::{FakeSsoPortal, SsoFault, SsoRoleCredentials};
 pub use sts::FakeSts;
