@@ -1,5 +1,6 @@
 //! [`ConnectError`]: why a login failed, classified into what to check.
 
+use mysql_common::proto::codec::error::PacketCodecError;
 use rds_iam_credentials::CredentialsError;
 
 /// Why a connection could not be made. Each variant's message says what to check; none contains the token.
@@ -148,22 +149,27 @@ pub(crate) fn classify(err: mysql::Error, ctx: &Context) -> ConnectError {
             detail: "connect timed out".to_owned(),
         },
         mysql::Error::TlsError(e) => tls(&e.to_string(), find_rustls(&e), ctx),
-        mysql::Error::IoError(e) => match e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
-            Some(rustls_error) => tls(&rustls_error.to_string(), Some(rustls_error), ctx),
-            None if matches!(
-                e.kind(),
-                std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::TimedOut
-            ) =>
-            {
-                ConnectError::Unreachable {
-                    host: ctx.dial_host.clone(),
-                    port: ctx.port,
-                    detail: e.to_string(),
-                }
-            }
-            None => ConnectError::Mysql(e.to_string()),
-        },
+        mysql::Error::IoError(e) | mysql::Error::CodecError(PacketCodecError::Io(e)) => io(&e, ctx),
         other => ConnectError::Mysql(other.to_string()),
+    }
+}
+
+/// I/O errors carry rustls's verdict inside (the TLS handshake runs on the first read or write).
+fn io(e: &std::io::Error, ctx: &Context) -> ConnectError {
+    match e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
+        Some(rustls_error) => tls(&rustls_error.to_string(), Some(rustls_error), ctx),
+        None if matches!(
+            e.kind(),
+            std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::TimedOut
+        ) =>
+        {
+            ConnectError::Unreachable {
+                host: ctx.dial_host.clone(),
+                port: ctx.port,
+                detail: e.to_string(),
+            }
+        }
+        None => ConnectError::Mysql(e.to_string()),
     }
 }
 

@@ -1,0 +1,143 @@
+//! `IamConnector::connect`: what reaches the server, and how failures are classified.
+
+use mysql::prelude::Queryable;
+use rds_iam_mysql::ConnectError;
+use rds_iam_testkit::Outcome;
+
+use super::*;
+
+#[test]
+fn logs_in_over_tls_with_a_long_token() {
+    let bed = bed(|o| o);
+    let clock = Clock::manual(start());
+    let connector = connector(&bed, &clock);
+    let mut conn = connector.connect().unwrap();
+    let one: Option<u8> = conn.query_first("SELECT 1").unwrap();
+    assert_eq!(one, Some(1));
+    let tls: Option<(String, String)> = conn.query_first("SHOW STATUS LIKE 'Ssl_version'").unwrap();
+    assert_eq!(tls.unwrap().1, "TLSv1.3");
+
+    let attempts = bed.server.attempts();
+    assert_eq!(attempts.len(), 1);
+    let attempt = &attempts[0];
+    assert!(attempt.tls && attempt.outcome == Outcome::Accepted, "{attempt:?}");
+    assert!(
+        attempt.password.len() > 1024,
+        "a session-token token is > 1 KB: {}",
+        attempt.password.len()
+    );
+    let token = rds_iam_token::decode(&attempt.password).unwrap();
+    assert_eq!(
+        (token.host.as_str(), token.port, token.user.as_str()),
+        ("localhost", bed.server.port(), "iam_app")
+    );
+    assert!(token.has_session_token);
+    assert_eq!(
+        attempt.password,
+        connector.token().unwrap().expose(),
+        "the cached token was used"
+    );
+}
+
+#[test]
+fn never_sends_the_token_to_a_server_without_tls() {
+    let bed = bed(|_| RdsLikeOptions::without_tls().lax());
+    let err = connector(&bed, &Clock::manual(start())).connect().unwrap_err();
+    assert!(matches!(err, ConnectError::ServerWithoutTls), "{err}");
+    assert!(err.to_string().contains("the token was not sent"), "{err}");
+    assert!(
+        bed.server.tokens_over_plaintext().is_empty(),
+        "{:?}",
+        bed.server.attempts()
+    );
+    assert!(bed.server.attempts().iter().all(|a| a.password.is_empty()));
+}
+
+#[test]
+fn rejected_token_lists_the_causes() {
+    let bed = bed(|o| o.validator(|_| false));
+    let err = connector(&bed, &Clock::manual(start())).connect().unwrap_err();
+    assert!(err.is_token_rejected(), "{err}");
+    let text = err.to_string();
+    for part in [
+        "1045",
+        "AWSAuthenticationPlugin",
+        "rds-db:connect",
+        "localhost",
+        "us-east-1",
+        "clock",
+    ] {
+        assert!(text.contains(part), "{part} missing from: {text}");
+    }
+}
+
+#[test]
+fn untrusted_ca_and_wrong_name_are_told_apart() {
+    let bed = bed(|o| o);
+    let other = TestPki::generate(&["localhost"]);
+    let dir = tempfile::tempdir().unwrap();
+    let other_ca = other.write_to(dir.path()).unwrap().ca;
+    let clock = Clock::manual(start());
+
+    let target = Target::new("localhost", bed.server.port(), "iam_app")
+        .unwrap()
+        .with_region("us-east-1");
+    let err = IamConnector::new(target, Temporary(start()), &other_ca)
+        .with_clock(clock.clone())
+        .connect()
+        .unwrap_err();
+    assert!(matches!(err, ConnectError::UntrustedCertificate { .. }), "{err}");
+
+    // The certificate names `localhost`; dialing 127.0.0.1 must fail the name check.
+    let target = Target::new("127.0.0.1", bed.server.port(), "iam_app")
+        .unwrap()
+        .with_region("us-east-1");
+    let err = IamConnector::new(target, Temporary(start()), &bed.ca)
+        .with_clock(clock)
+        .connect()
+        .unwrap_err();
+    assert!(matches!(err, ConnectError::HostnameMismatch { .. }), "{err}");
+    assert!(
+        bed.server.attempts().iter().all(|a| a.password.is_empty()),
+        "no token before TLS is verified"
+    );
+}
+
+#[test]
+fn tunnels_need_an_explicit_choice() {
+    let bed = bed(|o| o);
+    let target = Target::new("127.0.0.1", bed.server.port(), "iam_app")
+        .unwrap()
+        .with_signing_host("localhost")
+        .unwrap()
+        .with_region("us-east-1");
+    let clock = Clock::manual(start());
+    let connector = IamConnector::new(target, Temporary(start()), &bed.ca).with_clock(clock);
+    let err = connector.connect().unwrap_err();
+    assert!(
+        matches!(err, ConnectError::Target(_)) && err.to_string().contains("--danger-skip-hostname-check"),
+        "{err}"
+    );
+    let mut conn = connector
+        .with_tls_check(rds_iam_mysql::TlsCheck::DangerSkipHostname)
+        .connect()
+        .unwrap();
+    conn.query_drop("SELECT 1").unwrap();
+    let token = rds_iam_token::decode(&bed.server.attempts()[0].password).unwrap();
+    assert_eq!(
+        token.host, "localhost",
+        "signed for the signing host, dialed the tunnel"
+    );
+}
+
+#[test]
+fn debug_shows_no_secret() {
+    let bed = bed(|o| o);
+    let connector = connector(&bed, &Clock::manual(start()));
+    let token = connector.token().unwrap();
+    let shown = format!("{connector:?} {token:?}");
+    assert!(
+        !shown.contains(SECRET) && !shown.contains("IQoJb3JpZ2lu") && !shown.contains("X-Amz-Signature"),
+        "{shown}"
+    );
+}
