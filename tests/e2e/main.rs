@@ -5,4 +5,5 @@
 mod awscli;
 mod botocore_tokens;
 mod credentials_botocore;
+mod mariadb_token;
 mod tidy;

@@ -11,21 +11,29 @@
 //! - [`RdsLikeServer`]: an in-process MySQL server that logs in like RDS / Aurora with IAM tokens: TLS required,
 //!   auth switch to `mysql_clear_password`, a validation callback, every attempt recorded.
 //! - [`TestPki`]: a root → intermediate → leaf chain generated with rcgen at test time.
+//! - [`MariaDb`]: a real MariaDB 10.11 that accepts only valid RDS IAM auth tokens, over TLS, checked by
+//!   [`sigv4_check`] (a SigV4 validator written from the spec) through PAM.
 //!
 //! Every server listens on loopback only, on a free port, and stops when dropped.
 
 mod ecs;
 mod http;
 mod imds;
+mod mariadb;
 mod moto;
 mod mysql_server;
 mod pki;
+pub mod sigv4_check;
 mod sso;
 mod sts;
 
 pub use ecs::FakeEcs;
 pub use http::{FakeHttpServer, Recorded, Reply};
 pub use imds::FakeImds;
+pub use mariadb::{
+    ADMIN_USER, MariaDb, MariaDbOptions, PamAttempt, PamAttemptLog, PamOutcome, TEST_ACCESS_KEY_ID,
+    TEST_SECRET_ACCESS_KEY,
+};
 pub use moto::MotoServer;
 pub use mysql_server::{Greeting, LoginAttempt, Outcome, RdsLikeOptions, RdsLikeServer};
 pub use pki::{PkiFiles, TestPki};
