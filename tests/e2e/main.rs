@@ -5,5 +5,6 @@
 mod awscli;
 mod botocore_tokens;
 mod credentials_botocore;
+mod mariadb_connect;
 mod mariadb_token;
 mod tidy;

@@ -12,10 +12,10 @@ pub enum ConnectError {
     Target(String),
     /// No credentials to sign the token with.
     #[error("no credentials to sign the token: {0}")]
-    Credentials(#[from] CredentialsError),
+    Credentials(CredentialsError),
     /// The token could not be signed.
     #[error("could not sign the token: {0}")]
-    Token(#[from] rds_iam_token::Error),
+    Token(rds_iam_token::Error),
     /// The server refused the token (MySQL error 1045 / SQLSTATE 28000).
     #[error("{}", token_rejected(.server_message, .causes))]
     TokenRejected {
@@ -82,6 +82,20 @@ pub enum ConnectError {
     /// Any other error from the MySQL driver (the server's own message).
     #[error("MySQL error: {0}")]
     Mysql(String),
+}
+
+// The inner errors are part of the message, not a `source()`: error reporters that print the chain would show them
+// twice otherwise.
+impl From<CredentialsError> for ConnectError {
+    fn from(err: CredentialsError) -> Self {
+        ConnectError::Credentials(err)
+    }
+}
+
+impl From<rds_iam_token::Error> for ConnectError {
+    fn from(err: rds_iam_token::Error) -> Self {
+        ConnectError::Token(err)
+    }
 }
 
 fn token_rejected(server_message: &str, causes: &[String]) -> String {

@@ -50,6 +50,7 @@ pub struct MariaDbOptions {
     region: String,
     access_key_id: String,
     secret_access_key: String,
+    certificate_names: Option<Vec<String>>,
 }
 
 impl MariaDbOptions {
@@ -63,7 +64,15 @@ impl MariaDbOptions {
             region: "us-east-1".to_owned(),
             access_key_id: TEST_ACCESS_KEY_ID.to_owned(),
             secret_access_key: TEST_SECRET_ACCESS_KEY.to_owned(),
+            certificate_names: None,
         }
+    }
+
+    /// The names in the server certificate, replacing the default `localhost`, `127.0.0.1` and the signing host
+    /// (to test a certificate that does not match the name dialed).
+    pub fn certificate_names(mut self, names: &[&str]) -> MariaDbOptions {
+        self.certificate_names = Some(names.iter().map(|n| (*n).to_owned()).collect());
+        self
     }
 
     /// The host tokens must be signed for (like an RDS endpoint name reached through a tunnel). It is also added to
@@ -418,6 +427,9 @@ impl MariaDb {
         let mut names = vec!["localhost", "127.0.0.1"];
         if !names.contains(&options.signing_host.as_str()) {
             names.push(&options.signing_host);
+        }
+        if let Some(custom) = &options.certificate_names {
+            names = custom.iter().map(String::as_str).collect();
         }
         let pki = TestPki::generate(&names)
             .write_to(&root)

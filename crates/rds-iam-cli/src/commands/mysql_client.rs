@@ -113,18 +113,21 @@ fn option_text(
     skip_hostname: bool,
 ) -> String {
     let mut text = format!(
-        "[client]\nhost={}\nport={}\nuser={}\npassword=\"{}\"\nssl-ca={}\nenable-cleartext-plugin\n",
+        // protocol=TCP: both clients treat `localhost` as "use the Unix socket", which has no TLS.
+        "[client]\nprotocol=TCP\nhost={}\nport={}\nuser={}\npassword=\"{}\"\nssl-ca={}\n",
         target.host(),
         target.port(),
         target.user(),
         token,
         ca.display()
     );
+    // MariaDB's client sends a cleartext password when the server asks (its flag is obsolete and warns);
+    // MySQL's needs it enabled.
     match (flavour, skip_hostname) {
         (Flavour::MariaDb, false) => text.push_str("ssl-verify-server-cert\n"),
         (Flavour::MariaDb, true) => text.push_str("ssl\n"),
-        (Flavour::MySql, false) => text.push_str("ssl-mode=VERIFY_IDENTITY\n"),
-        (Flavour::MySql, true) => text.push_str("ssl-mode=VERIFY_CA\n"),
+        (Flavour::MySql, false) => text.push_str("enable-cleartext-plugin\nssl-mode=VERIFY_IDENTITY\n"),
+        (Flavour::MySql, true) => text.push_str("enable-cleartext-plugin\nssl-mode=VERIFY_CA\n"),
     }
     if let Some(database) = target.database() {
         text.push_str(&format!("database={database}\n"));
@@ -157,8 +160,8 @@ mod tests {
         let maria = option_text(Flavour::MariaDb, &target, Path::new("/ca.pem"), "tok", false);
         assert_eq!(
             maria,
-            "[client]\nhost=db.example.com\nport=3307\nuser=app\npassword=\"tok\"\nssl-ca=/ca.pem\n\
-             enable-cleartext-plugin\nssl-verify-server-cert\ndatabase=shop\n"
+            "[client]\nprotocol=TCP\nhost=db.example.com\nport=3307\nuser=app\npassword=\"tok\"\nssl-ca=/ca.pem\n\
+             ssl-verify-server-cert\ndatabase=shop\n"
         );
         assert!(
             option_text(Flavour::MySql, &target, Path::new("/ca.pem"), "tok", false)
