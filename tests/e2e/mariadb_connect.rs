@@ -39,6 +39,9 @@ fn rds_iam(home: &Path, args: &[&str], secret: &str, time_offset: Option<&str>) 
         .expect("run rds-iam")
 }
 
+/// Extra flags, the secret key to sign with, a faketime offset, and the validator's expected reason.
+type Refusal<'a> = (&'a [&'a str], &'a str, Option<&'a str>, Option<&'a str>);
+
 fn text(out: &Output) -> (String, String) {
     (
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -91,7 +94,7 @@ fn connect_logs_in_and_classifies_every_failure() {
     );
 
     // Refused tokens: the classified message, and the validator's reason.
-    let refused: [(&[&str], &str, Option<&str>, Option<&str>); 4] = [
+    let refused: [Refusal<'_>; 4] = [
         (
             &["--username", "iam_app", "--region", "eu-west-1"],
             TEST_SECRET_ACCESS_KEY,
