@@ -8,19 +8,27 @@
 //! - [`FakeEcs`]: an ECS / EKS Pod Identity container credentials endpoint.
 //! - [`MotoServer`]: moto's AWS API fake (STS, RDS, …) as a child process on a free loopback port.
 //! - [`FakeSsoPortal`]: the IAM Identity Center portal's `GetRoleCredentials`, with fault knobs.
+//! - [`FakeBundleServer`]: HTTPS (rustls, test PKI) serving RDS CA bundles, with ETags and faults;
+//!   [`FakeHttpServer::start_tls`] is the same server over TLS for anything else.
+//! - [`TestPki`], [`RdsLikeCa`]: certificates generated at test time with rcgen (a TLS root and server leaf; RDS-like
+//!   CA roots: good, expired, not a CA, tampered).
 //!
 //! Every server listens on loopback only, on a free port, and stops when dropped.
 
+mod bundle;
 mod ecs;
 mod http;
 mod imds;
 mod moto;
+mod pki;
 mod sso;
 mod sts;
 
+pub use bundle::{BundleReply, FakeBundleServer};
 pub use ecs::FakeEcs;
 pub use http::{FakeHttpServer, Recorded, Reply};
 pub use imds::FakeImds;
 pub use moto::MotoServer;
+pub use pki::{RdsLikeCa, TestPki, at_year, pem_certificate};
 pub use sso::{FakeSsoPortal, SsoFault, SsoRoleCredentials};
 pub use sts::FakeSts;
