@@ -14,7 +14,8 @@ use clap::{Parser, Subcommand};
 const EXIT_CODES: &str = "\
 Exit codes:
   0  success
-  1  failure: no credentials, no region, bad input, a malformed token (the message says what to do)
+  1  failure: no credentials, no region, bad input, a malformed token (the message says what to do);
+     `ca verify`: the bundle is not valid
   2  usage error: unknown flag, missing argument";
 
 /// Log in to Amazon RDS / Aurora MySQL and MariaDB with AWS IAM.
@@ -32,17 +33,22 @@ enum Command {
     Token(commands::token::TokenArgs),
     /// Show the AWS credentials rds-iam would sign with and where they came from (no secret, unless asked).
     Credentials(commands::credentials::CredentialsArgs),
+    /// Download, verify and cache the Amazon RDS CA bundle, or verify a bundle file.
+    Ca(commands::ca::CaArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     context::init_logging();
     let result = match cli.command {
-        Command::Token(args) => commands::token::run(args, &context::Context::real()),
-        Command::Credentials(args) => commands::credentials::run(args, &context::Context::real()),
+        Command::Token(args) => commands::token::run(args, &context::Context::real()).map(|()| ExitCode::SUCCESS),
+        Command::Credentials(args) => {
+            commands::credentials::run(args, &context::Context::real()).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Ca(args) => commands::ca::run(args, &context::Context::real()),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::FAILURE
