@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use rds_iam_ca::{KeyType, VerifyOptions, verify_bundle};
 use rds_iam_credentials::profile::conformance::{self, CaseResult};
 use rds_iam_credentials::providers_conformance;
 use rds_iam_token::{Credentials, TokenRequest};
@@ -48,6 +49,7 @@ pub(crate) fn run(dir: Option<&str>) -> Result {
             "more/assume-role-tests.json",
             conformance::conformance_assume_role,
         )?,
+        rds_bundle(&dir)?,
     ];
     let (mut passed, mut failed) = (0, 0);
     for suite in &suites {
@@ -144,4 +146,76 @@ fn amz_time(s: &str) -> std::result::Result<SystemTime, String> {
     time::PrimitiveDateTime::parse(s, &format)
         .map(|t| t.assume_utc().into())
         .map_err(|e| format!("time {s:?}: {e}"))
+}
+
+/// The real April 2025 global bundle (`../shared/data`), verified by `rds-iam-ca` at 2025-06-01: 96 valid roots,
+/// nothing expired, RSA2048 + RSA4096 + ECC384, each region with all three. Prints what it covers.
+fn rds_bundle(dir: &Path) -> Result<Suite> {
+    const NAME: &str = "rds-global-bundle-2025-04.pem";
+    let path = dir.join("../data").join(NAME);
+    let pem = std::fs::read(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+    let at = amz_time("20250601T000000Z")?;
+    let mut suite = Suite {
+        name: NAME,
+        total: 0,
+        failures: Vec::new(),
+    };
+    let mut check = |name: &str, ok: bool, detail: String| {
+        suite.total += 1;
+        if !ok {
+            suite.failures.push(format!("{name}: {detail}"));
+        }
+    };
+    let report = match verify_bundle(&pem, at, &VerifyOptions::default()) {
+        Ok(report) => report,
+        Err(e) => {
+            check("verifies", false, e.to_string());
+            return Ok(suite);
+        }
+    };
+    check("verifies", true, String::new());
+    check(
+        "96 valid roots",
+        report.roots.len() == 96,
+        format!("{} valid roots", report.roots.len()),
+    );
+    check(
+        "nothing expired",
+        report.expired.is_empty() && report.not_yet_valid.is_empty(),
+        format!(
+            "{} expired, {} not yet valid",
+            report.expired.len(),
+            report.not_yet_valid.len()
+        ),
+    );
+    let types: Vec<KeyType> = report.key_types().into_iter().collect();
+    check(
+        "three key types",
+        types == [KeyType::Rsa2048, KeyType::Rsa4096, KeyType::Ecc384],
+        format!("{types:?}"),
+    );
+    let regions = report.regions();
+    let incomplete: Vec<&String> = regions
+        .iter()
+        .filter(|region| {
+            let of_region: std::collections::BTreeSet<&KeyType> = report
+                .roots
+                .iter()
+                .filter(|r| r.region.as_ref() == Some(*region))
+                .map(|r| &r.key_type)
+                .collect();
+            of_region.len() != 3
+        })
+        .collect();
+    check(
+        "every region has all three key types",
+        incomplete.is_empty(),
+        format!("{incomplete:?}"),
+    );
+    check("no warnings", report.warnings.is_empty(), report.warnings.join("; "));
+    println!("{NAME}: verified at 2025-06-01T00:00:00Z");
+    for line in report.to_string().lines() {
+        println!("  {line}");
+    }
+    Ok(suite)
 }

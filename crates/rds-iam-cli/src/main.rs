@@ -14,7 +14,8 @@ use clap::{Parser, Subcommand};
 const EXIT_CODES: &str = "\
 Exit codes:
   0  success
-  1  failure: no credentials, no region, bad input, a malformed token (the message says what to do)
+  1  failure: no credentials, no region, bad input, a malformed token (the message says what to do);
+     `ca verify`: the bundle is not valid
   2  usage error: unknown flag, missing argument";
 
 /// Log in to Amazon RDS / Aurora MySQL and MariaDB with AWS IAM.
@@ -36,6 +37,8 @@ enum Command {
     Mysql(commands::mysql_client::MysqlArgs),
     /// Show the AWS credentials rds-iam would sign with and where they came from (no secret, unless asked).
     Credentials(commands::credentials::CredentialsArgs),
+    /// Download, verify and cache the Amazon RDS CA bundle, or verify a bundle file.
+    Ca(commands::ca::CaArgs),
 }
 
 fn main() -> ExitCode {
@@ -49,6 +52,7 @@ fn main() -> ExitCode {
         // The client's own exit code is ours.
         Command::Mysql(args) => commands::mysql_client::run(args, &ctx),
         Command::Credentials(args) => done(commands::credentials::run(args, &ctx)),
+        Command::Ca(args) => commands::ca::run(args, &ctx),
     };
     result.unwrap_or_else(|err| {
         eprintln!("error: {err:#}");

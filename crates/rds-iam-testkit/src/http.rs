@@ -1,6 +1,6 @@
-//! [`FakeHttpServer`]: a recording, fault-injecting HTTP/1.1 server on loopback.
+//! [`FakeHttpServer`]: a recording, fault-injecting HTTP/1.1 server on loopback, over plain TCP or TLS.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -83,6 +83,9 @@ type Handler = dyn Fn(&Recorded) -> Reply + Send + Sync;
 /// An HTTP/1.1 server on `127.0.0.1:<free port>`: one thread per connection, `Connection: close` on every
 /// response, every request recorded. Stops (and unblocks hanging connections) when dropped.
 ///
+/// [`FakeHttpServer::start_tls`] serves the same over TLS (rustls, no tokio) with a certificate from a
+/// [`TestPki`](crate::TestPki).
+///
 /// ```
 /// use rds_iam_testkit::{FakeHttpServer, Reply};
 ///
@@ -95,6 +98,7 @@ type Handler = dyn Fn(&Recorded) -> Reply + Send + Sync;
 /// ```
 pub struct FakeHttpServer {
     addr: SocketAddr,
+    tls: bool,
     requests: Arc<Mutex<Vec<Recorded>>>,
     stop: Arc<AtomicBool>,
     acceptor: Option<JoinHandle<()>>,
@@ -103,11 +107,24 @@ pub struct FakeHttpServer {
 impl FakeHttpServer {
     /// Starts a server answering with `handler`.
     pub fn start(handler: impl Fn(&Recorded) -> Reply + Send + Sync + 'static) -> FakeHttpServer {
+        FakeHttpServer::start_with(None, Arc::new(handler))
+    }
+
+    /// Starts an HTTPS server answering with `handler`, presenting `config`'s certificate (see
+    /// [`TestPki::server_config`](crate::TestPki::server_config)).
+    pub fn start_tls(
+        config: Arc<rustls::ServerConfig>,
+        handler: impl Fn(&Recorded) -> Reply + Send + Sync + 'static,
+    ) -> FakeHttpServer {
+        FakeHttpServer::start_with(Some(config), Arc::new(handler))
+    }
+
+    fn start_with(tls: Option<Arc<rustls::ServerConfig>>, handler: Arc<Handler>) -> FakeHttpServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
         let addr = listener.local_addr().expect("local address");
         let requests = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
-        let handler: Arc<Handler> = Arc::new(handler);
+        let is_tls = tls.is_some();
         let acceptor = {
             let (requests, stop) = (requests.clone(), stop.clone());
             std::thread::spawn(move || {
@@ -116,13 +133,30 @@ impl FakeHttpServer {
                         break;
                     }
                     let Ok(stream) = stream else { continue };
-                    let (requests, stop, handler) = (requests.clone(), stop.clone(), handler.clone());
-                    std::thread::spawn(move || serve(stream, &requests, &stop, &*handler));
+                    let (requests, stop, handler, tls) = (requests.clone(), stop.clone(), handler.clone(), tls.clone());
+                    std::thread::spawn(move || {
+                        let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                        match tls {
+                            None => serve(stream, &requests, &stop, &*handler),
+                            Some(config) => {
+                                let Ok(conn) = rustls::ServerConnection::new(config) else {
+                                    return;
+                                };
+                                serve(
+                                    TlsStream(rustls::StreamOwned::new(conn, stream)),
+                                    &requests,
+                                    &stop,
+                                    &*handler,
+                                );
+                            }
+                        }
+                    });
                 }
             })
         };
         FakeHttpServer {
             addr,
+            tls: is_tls,
             requests,
             stop,
             acceptor: Some(acceptor),
@@ -134,9 +168,10 @@ impl FakeHttpServer {
         FakeHttpServer::start(|_| Reply::Hang)
     }
 
-    /// `http://127.0.0.1:PORT` (no trailing slash).
+    /// `http://127.0.0.1:PORT` (`https://` for a TLS server; no trailing slash).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// The socket address.
@@ -166,10 +201,42 @@ impl Drop for FakeHttpServer {
     }
 }
 
-fn serve(stream: TcpStream, requests: &Mutex<Vec<Recorded>>, stop: &AtomicBool, handler: &Handler) {
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let Ok(read_half) = stream.try_clone() else { return };
-    let mut reader = BufReader::new(read_half);
+/// A connection the server can answer on: plain TCP, or TLS over TCP.
+trait Connection: Read + Write {
+    /// Ends the response cleanly (TLS: `close_notify`, so a client can tell a complete body from a cut one).
+    fn finish(&mut self) {}
+}
+
+impl Connection for TcpStream {}
+
+/// A server-side TLS connection.
+struct TlsStream(rustls::StreamOwned<rustls::ServerConnection, TcpStream>);
+
+impl Read for TlsStream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl Write for TlsStream {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
+impl Connection for TlsStream {
+    fn finish(&mut self) {
+        self.0.conn.send_close_notify();
+        let _ = self.0.flush();
+    }
+}
+
+fn serve(stream: impl Connection, requests: &Mutex<Vec<Recorded>>, stop: &AtomicBool, handler: &Handler) {
+    let mut reader = BufReader::new(stream);
     let Some(request) = read_request(&mut reader) else {
         return;
     };
@@ -177,7 +244,11 @@ fn serve(stream: TcpStream, requests: &Mutex<Vec<Recorded>>, stop: &AtomicBool, 
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .push(request.clone());
-    reply(stream, handler(&request), stop);
+    let mut stream = reader.into_inner();
+    let finish = reply(&mut stream, handler(&request), stop);
+    if finish {
+        stream.finish();
+    }
 }
 
 fn read_request(reader: &mut impl BufRead) -> Option<Recorded> {
@@ -211,7 +282,9 @@ fn read_request(reader: &mut impl BufRead) -> Option<Recorded> {
     })
 }
 
-fn reply(mut stream: TcpStream, reply: Reply, stop: &AtomicBool) {
+/// Writes `reply`; `true` if the response ended normally (`Raw` bytes end abruptly on purpose: no TLS
+/// `close_notify`, so a short body reads as a cut connection).
+fn reply(stream: &mut impl Write, reply: Reply, stop: &AtomicBool) -> bool {
     match reply {
         Reply::Http { status, headers, body } => {
             let mut head = format!(
@@ -224,19 +297,22 @@ fn reply(mut stream: TcpStream, reply: Reply, stop: &AtomicBool) {
             }
             head.push_str("\r\n");
             let _ = stream.write_all(head.as_bytes()).and_then(|()| stream.write_all(&body));
+            true
         }
         Reply::Hang => {
             while !stop.load(Ordering::SeqCst) {
                 std::thread::sleep(Duration::from_millis(20));
             }
+            false
         }
-        Reply::Close => {}
+        Reply::Close => false,
         Reply::Raw(bytes) => {
-            let _ = stream.write_all(&bytes);
+            let _ = stream.write_all(&bytes).and_then(|()| stream.flush());
+            false
         }
         Reply::Delay(delay, then) => {
             std::thread::sleep(delay);
-            self::reply(stream, *then, stop);
+            self::reply(stream, *then, stop)
         }
     }
 }

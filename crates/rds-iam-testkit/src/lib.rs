@@ -13,9 +13,14 @@
 //! - [`TestPki`]: a root → intermediate → leaf chain generated with rcgen at test time.
 //! - [`MariaDb`]: a real MariaDB 10.11 that accepts only valid RDS IAM auth tokens, over TLS, checked by
 //!   [`sigv4_check`] (a SigV4 validator written from the spec) through PAM.
+//! - [`FakeBundleServer`]: HTTPS (rustls, test PKI) serving RDS CA bundles, with ETags and faults;
+//!   [`FakeHttpServer::start_tls`] is the same server over TLS for anything else.
+//! - [`TestPki`], [`RdsLikeCa`]: certificates generated at test time with rcgen (a TLS root and server leaf; RDS-like
+//!   CA roots: good, expired, not a CA, tampered).
 //!
 //! Every server listens on loopback only, on a free port, and stops when dropped.
 
+mod bundle;
 mod ecs;
 mod http;
 mod imds;
@@ -27,6 +32,7 @@ pub mod sigv4_check;
 mod sso;
 mod sts;
 
+pub use bundle::{BundleReply, FakeBundleServer};
 pub use ecs::FakeEcs;
 pub use http::{FakeHttpServer, Recorded, Reply};
 pub use imds::FakeImds;
@@ -36,6 +42,6 @@ pub use mariadb::{
 };
 pub use moto::MotoServer;
 pub use mysql_server::{Greeting, LoginAttempt, Outcome, RdsLikeOptions, RdsLikeServer};
-pub use pki::{PkiFiles, TestPki};
+pub use pki::{PkiFiles, RdsLikeCa, TestPki, at_year, pem_certificate};
 pub use sso::{FakeSsoPortal, SsoFault, SsoRoleCredentials};
 pub use sts::FakeSts;

@@ -1,10 +1,17 @@
-//! [`TestPki`]: a throwaway root → intermediate → leaf chain, generated with rcgen at test time.
+//! [`TestPki`] and [`RdsLikeCa`]: certificates generated at test time with rcgen — a root → intermediate → leaf
+//! chain for loopback TLS servers (MySQL, MariaDB, HTTPS), and RDS-like CA certificates (good, expired, not a CA,
+//! tampered) to build bundles from.
+//!
+//! Keys are ECDSA (ring, which rcgen uses here, cannot generate RSA keys): the RDS-like roots are ECC384, like
+//! `rds-ca-ecc384-g1`. RSA roots are exercised with the real bundle (`cargo xtask conformance`).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::SystemTime;
 
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose,
+    KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, PKCS_ECDSA_P384_SHA384,
 };
 
 /// A test certificate authority and a server certificate it issued through an intermediate, like RDS: clients
@@ -22,6 +29,8 @@ pub struct TestPki {
     intermediate_pem: String,
     leaf_pem: String,
     leaf_key_pem: String,
+    chain_der: Vec<rustls::pki_types::CertificateDer<'static>>,
+    leaf_key_der: Vec<u8>,
 }
 
 /// Where [`TestPki::write_to`] put the files.
@@ -65,6 +74,8 @@ impl TestPki {
             intermediate_pem: intermediate.pem(),
             leaf_pem: leaf.pem(),
             leaf_key_pem: leaf_key.serialize_pem(),
+            chain_der: vec![leaf.der().clone(), intermediate.der().clone()],
+            leaf_key_der: leaf_key.serialize_der(),
         }
     }
 
@@ -81,6 +92,18 @@ impl TestPki {
     /// The leaf's private key (PKCS#8 PEM).
     pub fn leaf_key_pem(&self) -> &str {
         &self.leaf_key_pem
+    }
+
+    /// A rustls server configuration presenting leaf + intermediate (ring provider, TLS 1.2 and 1.3).
+    pub fn server_config(&self) -> Arc<rustls::ServerConfig> {
+        let key = rustls::pki_types::PrivateKeyDer::Pkcs8(self.leaf_key_der.clone().into());
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .expect("protocol versions")
+            .with_no_client_auth()
+            .with_single_cert(self.chain_der.clone(), key)
+            .expect("server certificate and key");
+        Arc::new(config)
     }
 
     /// Writes `ca.pem`, `server-chain.pem` and `server-key.pem` (mode 0600) into `dir`.
@@ -102,13 +125,6 @@ impl TestPki {
     }
 }
 
-fn name(common_name: &str) -> DistinguishedName {
-    let mut dn = DistinguishedName::new();
-    dn.push(DnType::CommonName, common_name);
-    dn.push(DnType::OrganizationName, "rds-iam tests");
-    dn
-}
-
 fn ca_params(common_name: &str, path_len: Option<u8>) -> CertificateParams {
     let mut params = CertificateParams::default();
     params.distinguished_name = name(common_name);
@@ -119,4 +135,135 @@ fn ca_params(common_name: &str, path_len: Option<u8>) -> CertificateParams {
         KeyUsagePurpose::DigitalSignature,
     ];
     params
+}
+
+/// An RDS-like CA certificate: a builder for the roots a fake CA bundle holds.
+///
+/// ```
+/// use rds_iam_testkit::RdsLikeCa;
+///
+/// let pem = RdsLikeCa::root("us-east-1").pem();
+/// assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"));
+/// ```
+#[derive(Clone, Debug)]
+pub struct RdsLikeCa {
+    common_name: String,
+    not_before: SystemTime,
+    not_after: SystemTime,
+    ca: bool,
+    key_cert_sign: bool,
+    p384: bool,
+}
+
+impl RdsLikeCa {
+    /// `Amazon RDS {region} Root CA ECC384 G1`: self-signed, CA:TRUE, keyCertSign, valid from a day before the
+    /// Unix epoch + 50 years (2020) to 2120.
+    pub fn root(region: &str) -> RdsLikeCa {
+        RdsLikeCa {
+            common_name: format!("Amazon RDS {region} Root CA ECC384 G1"),
+            not_before: at_year(2020),
+            not_after: at_year(2120),
+            ca: true,
+            key_cert_sign: true,
+            p384: true,
+        }
+    }
+
+    /// Sets the validity period.
+    pub fn valid(mut self, not_before: SystemTime, not_after: SystemTime) -> RdsLikeCa {
+        self.not_before = not_before;
+        self.not_after = not_after;
+        self
+    }
+
+    /// Expired at the start of 2024 (like `rds-ca-2019`).
+    pub fn expired(self) -> RdsLikeCa {
+        self.valid(at_year(2019), at_year(2024))
+    }
+
+    /// Not a CA: no basic constraints `CA:TRUE`, no keyCertSign.
+    pub fn not_a_ca(mut self) -> RdsLikeCa {
+        self.ca = false;
+        self.key_cert_sign = false;
+        self
+    }
+
+    /// A CA without the keyCertSign key usage.
+    pub fn without_key_cert_sign(mut self) -> RdsLikeCa {
+        self.key_cert_sign = false;
+        self
+    }
+
+    /// An ECDSA P-256 key (a key type the RDS bundles do not use) instead of P-384.
+    pub fn p256(mut self) -> RdsLikeCa {
+        self.p384 = false;
+        self
+    }
+
+    /// The self-signed certificate, DER.
+    pub fn der(&self) -> Vec<u8> {
+        let alg = if self.p384 {
+            &PKCS_ECDSA_P384_SHA384
+        } else {
+            &PKCS_ECDSA_P256_SHA256
+        };
+        let key = KeyPair::generate_for(alg).expect("generate a CA key");
+        let mut params = CertificateParams::new(Vec::new()).expect("CA parameters");
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::CountryName, "US");
+        dn.push(DnType::OrganizationName, "Amazon Web Services, Inc.");
+        dn.push(DnType::OrganizationalUnitName, "Amazon RDS");
+        dn.push(DnType::CommonName, self.common_name.as_str());
+        params.distinguished_name = dn;
+        params.not_before = self.not_before.into();
+        params.not_after = self.not_after.into();
+        if self.ca {
+            params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+        }
+        params.key_usages = if self.key_cert_sign {
+            vec![
+                KeyUsagePurpose::KeyCertSign,
+                KeyUsagePurpose::CrlSign,
+                KeyUsagePurpose::DigitalSignature,
+            ]
+        } else {
+            vec![KeyUsagePurpose::DigitalSignature]
+        };
+        params.self_signed(&key).expect("self-sign").der().to_vec()
+    }
+
+    /// The self-signed certificate, PEM.
+    pub fn pem(&self) -> String {
+        pem_certificate(&self.der())
+    }
+
+    /// The certificate with one byte of its signature flipped (PEM): parses, but its signature does not verify.
+    pub fn tampered_pem(&self) -> String {
+        let mut der = self.der();
+        // The signature BIT STRING is the certificate's last field: its last byte is signature data.
+        if let Some(last) = der.last_mut() {
+            *last ^= 0x01;
+        }
+        pem_certificate(&der)
+    }
+}
+
+/// DER → `-----BEGIN CERTIFICATE-----` PEM with 64-character lines.
+pub fn pem_certificate(der: &[u8]) -> String {
+    pem::encode_config(
+        &pem::Pem::new("CERTIFICATE", der.to_vec()),
+        pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+    )
+}
+
+fn name(common_name: &str) -> DistinguishedName {
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CommonName, common_name);
+    dn
+}
+
+/// Midnight UTC on 1 January of `year` (1970 ≤ year < 2200).
+pub fn at_year(year: i32) -> SystemTime {
+    let date = time::Date::from_calendar_date(year, time::Month::January, 1).expect("a valid year");
+    date.midnight().assume_utc().into()
 }

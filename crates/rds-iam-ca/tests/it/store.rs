@@ -1,0 +1,361 @@
+//! `BundleStore` against the loopback HTTPS bundle server: every fault leaves the stored bundle byte for byte as it
+//! was; ETag revalidation; refresh age; the last good copy after a failed refresh.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use rds_iam_ca::{BundleSource, BundleStore, DownloadSettings, Error, Outcome, Refresh, VerifyError};
+use rds_iam_testkit::{FakeBundleServer, Reply};
+
+use super::*;
+
+const PATH: &str = "/us-east-1/us-east-1-bundle.pem";
+
+fn store(server: &FakeBundleServer, dir: &Path) -> BundleStore {
+    BundleStore::new(dir)
+        .with_base_url(server.url())
+        .with_download_settings(
+            DownloadSettings::default()
+                .with_extra_root_pem(server.root_pem())
+                .with_timeouts(Duration::from_secs(2), Duration::from_millis(700))
+                .with_max_bytes(64 << 10),
+        )
+}
+
+fn source() -> BundleSource {
+    BundleSource::region("us-east-1").unwrap()
+}
+
+fn pem_reply(body: impl Into<Vec<u8>>, content_type: &str) -> Reply {
+    Reply::Http {
+        status: 200,
+        headers: vec![("Content-Type".into(), content_type.into())],
+        body: body.into(),
+    }
+}
+
+/// What must happen to a refresh that meets each fault.
+type Check = fn(&Error) -> bool;
+
+fn bad_cases() -> Vec<(&'static str, Reply, Check)> {
+    let good = good_bundle();
+    // Cut inside the second certificate (a cut between blocks is a shorter bundle, and cannot be told apart).
+    let truncated = good[..good.len() / 2].to_owned();
+    let mut cut_transfer = format!(
+        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: application/x-pem-file\r\n\r\n",
+        good.len()
+    )
+    .into_bytes();
+    cut_transfer.extend_from_slice(&good.as_bytes()[..good.len() / 2]);
+    let cases: Vec<(&'static str, Reply, Check)> = vec![
+        ("truncated", pem_reply(truncated, "application/x-pem-file"), |e| {
+            matches!(
+                e,
+                Error::Rejected {
+                    source: VerifyError::Malformed { .. },
+                    ..
+                }
+            ) && e.to_string().contains("/us-east-1/us-east-1-bundle.pem")
+        }),
+        (
+            "html page",
+            pem_reply(
+                "<html><head><title>Login</title></head><body>proxy login</body></html>",
+                "text/html",
+            ),
+            |e| {
+                let chain = format!(
+                    "{e}: {}",
+                    std::error::Error::source(e).map(|s| s.to_string()).unwrap_or_default()
+                );
+                matches!(
+                    e,
+                    Error::Rejected {
+                        source: VerifyError::NotPem { .. },
+                        ..
+                    }
+                ) && chain.contains("received 70 bytes of text/html starting with \"<html><head><title>Login")
+            },
+        ),
+        (
+            "tampered signature",
+            pem_reply(
+                [
+                    RdsLikeCa::root("us-east-1").pem(),
+                    RdsLikeCa::root("eu-west-1").tampered_pem(),
+                ]
+                .concat(),
+                "application/x-pem-file",
+            ),
+            |e| {
+                matches!(
+                    e,
+                    Error::Rejected {
+                        source: VerifyError::BadSignature { index: 2, .. },
+                        ..
+                    }
+                )
+            },
+        ),
+        (
+            "only expired",
+            pem_reply(
+                [
+                    RdsLikeCa::root("us-east-1").expired().pem(),
+                    RdsLikeCa::root("eu-west-1").expired().pem(),
+                ]
+                .concat(),
+                "application/x-pem-file",
+            ),
+            |e| {
+                matches!(
+                    e,
+                    Error::Rejected {
+                        source: VerifyError::NoValidRoot { skipped: 2, .. },
+                        ..
+                    }
+                )
+            },
+        ),
+        (
+            "not a CA",
+            pem_reply(
+                [
+                    RdsLikeCa::root("us-east-1").pem(),
+                    RdsLikeCa::root("eu-west-1").not_a_ca().pem(),
+                ]
+                .concat(),
+                "application/x-pem-file",
+            ),
+            |e| {
+                matches!(
+                    e,
+                    Error::Rejected {
+                        source: VerifyError::NotCa { .. },
+                        ..
+                    }
+                )
+            },
+        ),
+        (
+            "no root for the region",
+            pem_reply(RdsLikeCa::root("eu-west-1").pem(), "application/x-pem-file"),
+            |e| {
+                matches!(
+                    e,
+                    Error::Rejected {
+                        source: VerifyError::RegionMissing { .. },
+                        ..
+                    }
+                )
+            },
+        ),
+        (
+            "oversized",
+            pem_reply(good.repeat(100), "application/x-pem-file"),
+            |e| matches!(e, Error::TooLarge { limit: 65536, .. }),
+        ),
+        (
+            "slow",
+            Reply::Delay(
+                Duration::from_secs(3),
+                Box::new(pem_reply(good.clone(), "application/x-pem-file")),
+            ),
+            |e| matches!(e, Error::Timeout { .. }),
+        ),
+        (
+            "404",
+            Reply::Http {
+                status: 404,
+                headers: vec![("Content-Type".into(), "text/html".into())],
+                body: b"<html>Not Found</html>".to_vec(),
+            },
+            |e| {
+                matches!(e, Error::Status { status: 404, .. })
+                    && e.to_string()
+                        .contains("received 22 bytes of text/html starting with \"<html>Not Found")
+            },
+        ),
+        ("cut transfer", Reply::Raw(cut_transfer), |e| {
+            matches!(e, Error::Download { .. })
+        }),
+        ("500", Reply::text(500, "internal error"), |e| {
+            matches!(e, Error::Status { status: 500, .. })
+        }),
+        ("garbage", Reply::Raw(b"\x00\x01\x02 not http".to_vec()), |e| {
+            matches!(e, Error::Download { .. })
+        }),
+    ];
+    cases
+}
+
+#[test]
+fn every_fault_is_an_error_and_the_stored_bundle_stays_byte_for_byte() {
+    let server = FakeBundleServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(&server, dir.path());
+    server.serve_pem(PATH, good_bundle(), "\"v1\"");
+    let first = store.get(&source(), now()).unwrap();
+    assert_eq!(first.outcome, Outcome::Downloaded);
+    assert_eq!(first.report.roots.len(), 2);
+    let pem_before = std::fs::read(&first.path).unwrap();
+    let meta_path = dir.path().join("us-east-1-bundle.pem.json");
+    let meta_before = std::fs::read(&meta_path).unwrap();
+    assert!(pem_before == good_bundle().as_bytes());
+
+    for (name, reply, expected) in bad_cases() {
+        server.serve_reply(PATH, reply.clone());
+        for mode in [Refresh::Force, Refresh::IfModified] {
+            let started = Instant::now();
+            let Err(err) = store.refresh(&source(), now(), mode) else {
+                panic!("{name}: {mode:?} succeeded")
+            };
+            assert!(expected(&err), "{name}: unexpected error {err:?}");
+            assert!(
+                started.elapsed() < Duration::from_secs(3),
+                "{name}: took {:?}",
+                started.elapsed()
+            );
+            assert!(
+                std::fs::read(&first.path).unwrap() == pem_before,
+                "{name}: the stored bundle changed"
+            );
+            assert!(
+                std::fs::read(&meta_path).unwrap() == meta_before,
+                "{name}: the sidecar changed"
+            );
+        }
+        // `get` past the refresh age tries again, fails, and hands out the last good copy.
+        let later = now() + Duration::from_secs(8 * 86_400);
+        let kept = store.get(&source(), later).unwrap();
+        assert!(
+            matches!(kept.outcome, Outcome::KeptAfterFailedRefresh(_)),
+            "{name}: {:?}",
+            kept.outcome
+        );
+        assert_eq!(kept.path, first.path);
+        assert!(
+            std::fs::read(&first.path).unwrap() == pem_before,
+            "{name}: the stored bundle changed"
+        );
+    }
+    // Only the bundle and its sidecar: no temporary files left behind.
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["us-east-1-bundle.pem", "us-east-1-bundle.pem.json"]);
+}
+
+#[test]
+fn etag_revalidation_refresh_age_and_replacement() {
+    let server = FakeBundleServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(&server, dir.path()).with_refresh_after(Duration::from_secs(86_400));
+    server.serve_pem(PATH, good_bundle(), "\"v1\"");
+
+    let bundle = store.get(&source(), now()).unwrap();
+    assert_eq!(bundle.outcome, Outcome::Downloaded);
+    assert_eq!(bundle.url.as_deref(), Some(format!("{}{PATH}", server.url()).as_str()));
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].path, PATH);
+    assert_eq!(requests[0].header("if-none-match"), None);
+
+    // Within the refresh age: no request.
+    server.clear();
+    let cached = store.get(&source(), now() + Duration::from_secs(3600)).unwrap();
+    assert_eq!(cached.outcome, Outcome::Cached);
+    assert!(server.requests().is_empty());
+
+    // Past it: a conditional request; 304 keeps the file and restarts the age.
+    let day2 = now() + Duration::from_secs(2 * 86_400);
+    let revalidated = store.get(&source(), day2).unwrap();
+    assert_eq!(revalidated.outcome, Outcome::NotModified);
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].header("if-none-match"), Some("\"v1\""));
+    assert_eq!(
+        requests[0].header("if-modified-since"),
+        Some("Tue, 01 Apr 2025 00:00:00 GMT")
+    );
+    assert!(std::fs::read(&revalidated.path).unwrap() == good_bundle().as_bytes());
+    server.clear();
+    assert_eq!(
+        store.get(&source(), day2 + Duration::from_secs(3600)).unwrap().outcome,
+        Outcome::Cached
+    );
+    assert!(server.requests().is_empty());
+
+    // A new bundle behind a new ETag replaces the file.
+    let newer = [RdsLikeCa::root("us-east-1").pem(), RdsLikeCa::root("us-west-2").pem()].concat();
+    server.serve_pem(PATH, newer.clone(), "\"v2\"");
+    let replaced = store.refresh(&source(), day2, Refresh::IfModified).unwrap();
+    assert_eq!(replaced.outcome, Outcome::Downloaded);
+    assert!(std::fs::read(&replaced.path).unwrap() == newer.as_bytes());
+    assert!(replaced.report.regions().contains("us-west-2"));
+
+    // Force ignores the validators.
+    server.clear();
+    assert_eq!(
+        store.refresh(&source(), day2, Refresh::Force).unwrap().outcome,
+        Outcome::Downloaded
+    );
+    assert_eq!(server.requests()[0].header("if-none-match"), None);
+}
+
+#[test]
+fn a_stored_bundle_that_no_longer_verifies_is_downloaded_again() {
+    let server = FakeBundleServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(&server, dir.path());
+    let path = store.path(&source());
+    std::fs::create_dir_all(dir.path()).unwrap();
+    std::fs::write(&path, "<html>corrupt</html>").unwrap();
+    assert!(matches!(store.cached(&source(), now()), Err(Error::Rejected { .. })));
+    server.serve_pem(PATH, good_bundle(), "\"v1\"");
+    let bundle = store.get(&source(), now()).unwrap();
+    assert_eq!(bundle.outcome, Outcome::Downloaded);
+    assert!(std::fs::read(&path).unwrap() == good_bundle().as_bytes());
+
+    // Nothing stored and nothing downloadable: an error, no file.
+    let empty = tempfile::tempdir().unwrap();
+    let other = BundleSource::region("eu-west-1").unwrap();
+    let err = self::store(&server, empty.path()).get(&other, now()).unwrap_err();
+    assert!(matches!(err, Error::Status { status: 404, .. }), "{err}");
+    assert!(!empty.path().join("eu-west-1-bundle.pem").exists());
+}
+
+#[test]
+fn downloads_need_https_and_a_trusted_server() {
+    let server = FakeBundleServer::start();
+    server.serve_pem("/global/global-bundle.pem", good_bundle(), "\"g\"");
+    let dir = tempfile::tempdir().unwrap();
+    // Without the test root, the server's certificate is not trusted.
+    let untrusted = BundleStore::new(dir.path())
+        .with_base_url(server.url())
+        .get(&BundleSource::global(), now())
+        .unwrap_err();
+    assert!(matches!(untrusted, Error::Download { .. }), "{untrusted}");
+    assert!(
+        untrusted.to_string().contains("RDS_IAM_CA_DOWNLOAD_ROOT"),
+        "{untrusted}"
+    );
+
+    let plain = BundleStore::new(dir.path())
+        .with_base_url(server.url().replace("https://", "http://"))
+        .get(&BundleSource::global(), now())
+        .unwrap_err();
+    assert!(matches!(plain, Error::NotHttps { .. }), "{plain}");
+
+    let global = store(&server, dir.path()).get(&BundleSource::global(), now()).unwrap();
+    assert_eq!(global.path, dir.path().join("global-bundle.pem"));
+    assert_eq!(global.report.regions().len(), 2);
+}
+
+#[test]
+fn default_dir_honours_the_override() {
+    let dir = BundleStore::default_dir(|name| (name == "RDS_IAM_CACHE_DIR").then(|| "/srv/cache".to_owned())).unwrap();
+    assert_eq!(dir, Path::new("/srv/cache/ca"));
+}

@@ -1,0 +1,242 @@
+//! `rds-iam ca fetch | verify | path`: the RDS CA bundle — download and cache it, verify a file, show where it is.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use rds_iam_ca::{
+    Bundle, BundleReport, BundleSource, BundleStore, DownloadSettings, Outcome, Refresh, VerifyOptions, retired_advice,
+    retired_bundle, verify_bundle,
+};
+
+use crate::commands::rfc3339;
+use crate::context::Context;
+
+/// `rds-iam ca …`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Environment:
+  RDS_IAM_CACHE_DIR         cache folder, bundles in its ca/ (default: the platform cache folder)
+  RDS_IAM_CA_BASE_URL       download from this HTTPS mirror (laid out like AWS's) instead of AWS
+  RDS_IAM_CA_DOWNLOAD_ROOT  PEM file of extra roots trusted for the download (TLS-inspecting proxy)
+
+The retired rds-ca-2019-root.pem and rds-combined-ca-bundle.pem expired in 2024: use the global or a regional \
+bundle.")]
+pub(crate) struct CaArgs {
+    #[command(subcommand)]
+    command: CaCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum CaCommand {
+    /// Download (or revalidate) a bundle, verify it and store it in the cache; print where and a summary.
+    Fetch(FetchArgs),
+    /// Verify a bundle file: exit 0 if valid, 1 if not, with a summary.
+    Verify(VerifyArgs),
+    /// Print the path of the cached bundle (downloading it if it is missing or stale).
+    Path(PathArgs),
+}
+
+/// Which bundle.
+#[derive(Debug, Args)]
+struct Which {
+    /// A region's bundle (e.g. eu-west-1).
+    #[arg(long, value_name = "REGION", conflicts_with_all = ["global", "bundle"])]
+    region: Option<String>,
+    /// The global bundle (every region; the default).
+    #[arg(long, conflicts_with = "bundle")]
+    global: bool,
+    /// A bundle by file name: global-bundle.pem, eu-west-1-bundle.pem.
+    #[arg(long, value_name = "NAME")]
+    bundle: Option<String>,
+}
+
+impl Which {
+    fn source(&self) -> anyhow::Result<BundleSource> {
+        Ok(match (&self.region, &self.bundle) {
+            (Some(region), _) => BundleSource::region(region)?,
+            (None, Some(name)) => BundleSource::from_name(name)?,
+            (None, None) => BundleSource::global(),
+        })
+    }
+}
+
+#[derive(Debug, Args)]
+struct FetchArgs {
+    #[command(flatten)]
+    which: Which,
+    /// Download the whole bundle even if the cached one is current.
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(Debug, Args)]
+struct PathArgs {
+    #[command(flatten)]
+    which: Which,
+}
+
+#[derive(Debug, Args)]
+struct VerifyArgs {
+    /// The PEM file.
+    file: PathBuf,
+    /// Also require a valid root for this region.
+    #[arg(long, value_name = "REGION")]
+    region: Option<String>,
+    /// Verify at this time instead of now (RFC 3339, e.g. 2030-01-01T00:00:00Z).
+    #[arg(long, value_name = "TIME")]
+    at: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    output: Output,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Output {
+    /// A summary for people.
+    Text,
+    /// One JSON object.
+    Json,
+}
+
+pub(crate) fn run(args: CaArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    match args.command {
+        CaCommand::Fetch(args) => fetch(args, ctx).map(|()| ExitCode::SUCCESS),
+        CaCommand::Path(args) => path(args, ctx).map(|()| ExitCode::SUCCESS),
+        CaCommand::Verify(args) => verify(args, ctx),
+    }
+}
+
+fn store(ctx: &Context) -> anyhow::Result<BundleStore> {
+    let dir = BundleStore::default_dir(|name| ctx.env.get(name))?;
+    let mut settings = DownloadSettings::default();
+    if let Some(file) = ctx.env.get_non_blank("RDS_IAM_CA_DOWNLOAD_ROOT") {
+        let pem = std::fs::read(&file).with_context(|| format!("reading RDS_IAM_CA_DOWNLOAD_ROOT ({file})"))?;
+        settings = settings.with_extra_root_pem(pem);
+    }
+    let mut store = BundleStore::new(dir).with_download_settings(settings);
+    if let Some(base) = ctx.env.get_non_blank("RDS_IAM_CA_BASE_URL") {
+        store = store.with_base_url(base);
+    }
+    Ok(store)
+}
+
+fn fetch(args: FetchArgs, ctx: &Context) -> anyhow::Result<()> {
+    let source = args.which.source()?;
+    let mode = if args.force {
+        Refresh::Force
+    } else {
+        Refresh::IfModified
+    };
+    let bundle = store(ctx)?
+        .refresh(&source, ctx.now, mode)
+        .with_context(|| format!("could not fetch {source}"))?;
+    let what = match &bundle.outcome {
+        Outcome::Downloaded => "downloaded",
+        Outcome::NotModified => "unchanged (304 Not Modified)",
+        _ => "cached",
+    };
+    println!("{}", bundle.path.display());
+    println!("{source}: {what}");
+    print_bundle_details(&bundle);
+    Ok(())
+}
+
+fn path(args: PathArgs, ctx: &Context) -> anyhow::Result<()> {
+    let source = args.which.source()?;
+    let bundle = store(ctx)?
+        .get(&source, ctx.now)
+        .with_context(|| format!("no verified copy of {source}"))?;
+    if let Outcome::KeptAfterFailedRefresh(why) = &bundle.outcome {
+        eprintln!("warning: using the stored bundle; refreshing it failed: {why}");
+    }
+    println!("{}", bundle.path.display());
+    Ok(())
+}
+
+fn print_bundle_details(bundle: &Bundle) {
+    if let Some(url) = &bundle.url {
+        println!("from:            {url}");
+    }
+    print!("{}", bundle.report);
+}
+
+fn verify(args: VerifyArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let shown = args.file.display().to_string();
+    let retired = retired_bundle(&shown);
+    let pem = match std::fs::read(&args.file) {
+        Ok(pem) => pem,
+        Err(e) => match retired {
+            Some(name) => bail!("{}", retired_advice(name)),
+            None => return Err(e).with_context(|| format!("reading {shown}")),
+        },
+    };
+    if let Some(name) = retired {
+        eprintln!("note: {}", retired_advice(name));
+    }
+    let at = match &args.at {
+        Some(text) => time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+            .with_context(|| format!("--at {text:?} is not an RFC 3339 time (e.g. 2030-01-01T00:00:00Z)"))?
+            .into(),
+        None => ctx.now,
+    };
+    let mut options = VerifyOptions::default();
+    if let Some(region) = &args.region {
+        options = options.with_region(region);
+    }
+    let result = verify_bundle(&pem, at, &options);
+    match args.output {
+        Output::Json => println!("{}", json(&shown, at, &result)),
+        Output::Text => match &result {
+            Ok(report) => {
+                println!("{shown}: valid at {}", rfc3339(at));
+                print!("{report}");
+            }
+            Err(err) => {
+                println!("{shown}: NOT valid at {}", rfc3339(at));
+                eprintln!("error: {err}");
+            }
+        },
+    }
+    Ok(if result.is_ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn json(file: &str, at: std::time::SystemTime, result: &Result<BundleReport, rds_iam_ca::VerifyError>) -> String {
+    let cert = |c: &rds_iam_ca::CertInfo| {
+        serde_json::json!({
+            "subject": c.subject,
+            "region": c.region,
+            "key_type": c.key_type.as_str(),
+            "not_before": rfc3339(c.not_before),
+            "not_after": rfc3339(c.not_after),
+            "sha256": c.sha256,
+        })
+    };
+    let value = match result {
+        Ok(report) => serde_json::json!({
+            "file": file,
+            "at": rfc3339(at),
+            "valid": true,
+            "valid_roots": report.roots.len(),
+            "expired_skipped": report.expired.len(),
+            "key_types": report.key_types().iter().map(|k| k.as_str().to_owned()).collect::<Vec<_>>(),
+            "regions": report.regions(),
+            "earliest_expiry": report.earliest_expiry().map(|c| rfc3339(c.not_after)),
+            "warnings": report.warnings,
+            "roots": report.roots.iter().map(cert).collect::<Vec<_>>(),
+            "expired": report.expired.iter().map(cert).collect::<Vec<_>>(),
+        }),
+        Err(err) => serde_json::json!({
+            "file": file,
+            "at": rfc3339(at),
+            "valid": false,
+            "error": err.to_string(),
+        }),
+    };
+    value.to_string()
+}
