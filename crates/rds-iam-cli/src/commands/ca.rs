@@ -108,7 +108,7 @@ pub(crate) fn run(args: CaArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn store(ctx: &Context) -> anyhow::Result<BundleStore> {
+pub(crate) fn store(ctx: &Context) -> anyhow::Result<BundleStore> {
     let dir = BundleStore::default_dir(|name| ctx.env.get(name))?;
     let mut settings = DownloadSettings::default();
     if let Some(file) = ctx.env.get_non_blank("RDS_IAM_CA_DOWNLOAD_ROOT") {

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context as _, bail};
 use clap::{Args, ValueEnum};
 use mysql::prelude::Queryable;
+use rds_iam_ca::BundleSource;
 use rds_iam_credentials::DefaultChain;
 use rds_iam_mysql::{IamConnector, Target, TlsCheck};
 use rds_iam_token::{Endpoint, EndpointKind, choose_region};
@@ -40,7 +41,8 @@ pub(crate) struct TargetArgs {
     #[arg(long, value_name = "HOST")]
     pub(crate) signing_host: Option<String>,
 
-    /// PEM file with the CA certificates to trust (default: $RDS_IAM_CA_BUNDLE).
+    /// PEM file with the CA certificates to trust (default: $RDS_IAM_CA_BUNDLE, else the RDS bundle for the
+    /// endpoint's region, downloaded once and cached; see `rds-iam ca`).
     #[arg(long, value_name = "FILE", env = "RDS_IAM_CA_BUNDLE")]
     pub(crate) ca_bundle: Option<PathBuf>,
 
@@ -112,11 +114,17 @@ impl TargetArgs {
         if let Some(database) = &self.database {
             target = target.with_database(database);
         }
-        let Some(ca_bundle) = self.ca_bundle.clone() else {
-            bail!(
-                "no CA bundle: pass --ca-bundle FILE (or set RDS_IAM_CA_BUNDLE) with the RDS certificates, e.g. from \
-                 https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"
-            );
+        let ca_bundle = match self.ca_bundle.clone() {
+            Some(file) => file,
+            None => {
+                // The RDS bundle for the endpoint's region (or the global one), downloaded and verified once, then
+                // reused from the cache and refreshed weekly.
+                let source = BundleSource::for_endpoint(&Endpoint::parse(&signing_host));
+                let bundle = crate::commands::ca::store(ctx)?
+                    .get(&source, ctx.now)
+                    .context("getting the RDS CA bundle (pass --ca-bundle FILE to use your own)")?;
+                bundle.path
+            }
         };
         let credentials = DefaultChain::from_config(ctx.provider_config(self.profile.as_deref()));
         let check = if self.danger_skip_hostname_check {
