@@ -1,5 +1,6 @@
 //! `cargo xtask`: the project's automation, in Rust so it runs wherever cargo does.
 //!
+//! - `cargo xtask demo`: an RDS-like MariaDB on loopback, a real token, a real TLS login, a tampered token refused.
 //! - `cargo xtask ci`: format check, clippy `-D warnings`, every test and doctest (installs the test tools).
 //! - `cargo xtask conformance [DIR]`: the external suites in `../shared/conformance` (or DIR).
 //! - `cargo xtask bench`: criterion benchmarks, whole-process comparison with the AWS CLI, dependency count.
@@ -8,6 +9,7 @@
 mod bench;
 mod ci;
 mod conformance;
+mod demo;
 mod tools;
 
 use std::process::ExitCode;
@@ -16,6 +18,7 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
+  demo               the main job locally: an RDS-like MariaDB, a real token, a real TLS login (needs root)
   ci                 fmt check, clippy -D warnings, all tests and doctests (sets up botocore/awscli, faketime)
   conformance [DIR]  run the external conformance suites (default DIR: ../shared/conformance)
   bench              criterion benchmarks, rds-iam vs aws CLI as whole processes, dependency count";
@@ -26,6 +29,7 @@ fn main() -> ExitCode {
         Some("ci") => ci::run(),
         Some("conformance") => conformance::run(args.get(1).map(String::as_str)),
         Some("bench") => bench::run(),
+        Some("demo") => demo::run(),
         Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
             Ok(())
