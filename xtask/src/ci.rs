@@ -9,6 +9,7 @@ pub(crate) fn run() -> Result {
     let started = Instant::now();
     let venv = python_venv()?;
     ensure_debian_package("faketime", "faketime")?;
+    ensure_debian_package("mariadbd", "mariadb-server")?;
 
     exec(cargo().args(["fmt", "--all", "--", "--check"]))?;
     exec(cargo().args([
