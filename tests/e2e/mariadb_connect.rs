@@ -93,6 +93,30 @@ fn connect_logs_in_and_classifies_every_failure() {
         "CURRENT_USER()\niam_app@%\nVariable_name\tValue\nSsl_version\tTLSv1.3\n"
     );
 
+    // Trace logging shows what happens, never the token or the secret key.
+    let traced = {
+        let mut args = base.to_vec();
+        args.extend_from_slice(&["--region", "us-east-1", "--username", "iam_app", "-e", "SELECT 1"]);
+        let mut cmd = Command::new(rds_iam_bin());
+        cmd.args(&args)
+            .env_clear()
+            .env("HOME", home.path())
+            .env("AWS_ACCESS_KEY_ID", TEST_ACCESS_KEY_ID)
+            .env("AWS_SECRET_ACCESS_KEY", TEST_SECRET_ACCESS_KEY)
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("RUST_LOG", "trace");
+        cmd.output().unwrap()
+    };
+    let (_, log) = text(&traced);
+    assert!(
+        traced.status.success() && log.contains("connecting with an IAM token"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("X-Amz-Signature") && !log.contains(TEST_SECRET_ACCESS_KEY),
+        "{log}"
+    );
+
     // Refused tokens: the classified message, and the validator's reason.
     let refused: [Refusal<'_>; 4] = [
         (

@@ -19,6 +19,13 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # With `mysql::Opts` / `mysql::Pool`
+//! [`IamConnector::opts_with_token`] gives `mysql::Opts` for one login (TLS on, socket shortcut off, cleartext
+//! plugin on): fine for a single `Conn::new`. Don't build a `mysql::Pool` from them: the pool keeps that one
+//! token as its password, and every connection it opens after 15 minutes is refused. Use
+//! [`IamConnectionManager`] with r2d2, or call [`IamConnector::connect`] per connection. Never log the `Opts`:
+//! their `Debug` prints the password, which is the token.
+//!
 //! # Crate features
 //! None. TLS is rustls with the ring provider, installed as the process default on first connect if the program
 //! has not chosen one.

@@ -40,6 +40,15 @@ fn logs_in_over_tls_with_a_long_token() {
 }
 
 #[test]
+fn aurora_greeting_works_too() {
+    let bed = bed(|o| o.greeting(rds_iam_testkit::Greeting::Aurora));
+    let mut conn = connector(&bed, &Clock::manual(start())).connect().unwrap();
+    let version: Option<String> = conn.query_first("SELECT @@aurora_version").unwrap();
+    assert_eq!(version.as_deref(), Some("3.05.2"));
+    assert!(bed.server.attempts()[0].tls);
+}
+
+#[test]
 fn never_sends_the_token_to_a_server_without_tls() {
     let bed = bed(|_| RdsLikeOptions::without_tls().lax());
     let err = connector(&bed, &Clock::manual(start())).connect().unwrap_err();
