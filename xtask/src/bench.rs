@@ -1,6 +1,6 @@
 //! `cargo xtask bench`: criterion micro-benchmarks, `rds-iam token` against `aws rds generate-db-auth-token` as
 //! whole processes, and the size of `rds-iam-token`'s dependency tree. Prints a Markdown summary for
-//! docs/benchmarks.md.
+//! docs/benchmarks.md. Also logs in to a local RDS-like MariaDB (needs root and mariadb-server).
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -79,6 +79,9 @@ pub(crate) fn run() -> Result {
         our_rss as f64 / 1024.0,
         size as f64 / (1024.0 * 1024.0)
     ));
+
+    report.push(String::new());
+    report.extend(login_benchmarks(&ours, &aws)?);
 
     let off_ec2 = off_ec2_failure(&ours)?;
     report.push(format!(
@@ -165,6 +168,120 @@ fn measure(program: &Path, args: impl Fn(&mut Command), runs: usize) -> Result<(
         peak = peak.max(kib);
     }
     Ok((times[times.len() / 2], peak))
+}
+
+/// `rds-iam connect -e 'SELECT 1'` against the `mariadb` client with a ready token, and against
+/// `aws rds generate-db-auth-token` + `mariadb`, all logging in to the same RDS-like MariaDB over TLS.
+fn login_benchmarks(ours: &Path, aws: &Path) -> Result<Vec<String>> {
+    use rds_iam_testkit::{MariaDb, MariaDbOptions, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY};
+
+    exec(cargo().args([
+        "build",
+        "--quiet",
+        "--package",
+        "rds-iam-testkit",
+        "--bin",
+        "rds-iam-pam-check",
+    ]))?;
+    crate::tools::ensure_debian_package("mariadbd", "mariadb-server")?;
+    let server = MariaDb::start(MariaDbOptions::new(target_dir().join("debug/rds-iam-pam-check")))?;
+    server.create_iam_user("bench")?;
+    let port = server.port().to_string();
+    let ca = server.ca_path().display().to_string();
+    let keys = [
+        ("AWS_ACCESS_KEY_ID", TEST_ACCESS_KEY_ID),
+        ("AWS_SECRET_ACCESS_KEY", TEST_SECRET_ACCESS_KEY),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+        ("AWS_CONFIG_FILE", "/dev/null"),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
+    ];
+    let target = [
+        "--hostname",
+        "localhost",
+        "--port",
+        &port,
+        "--username",
+        "bench",
+        "--region",
+        "us-east-1",
+    ];
+    let token_of = |program: &Path, args: &[&str]| -> Result<String> {
+        Ok(output(Command::new(program).args(args).args(target).envs(keys))?
+            .trim()
+            .to_owned())
+    };
+    let login = |token: &str| -> Result<()> {
+        let ok = server
+            .client_command("bench", token)
+            .args(["-e", "SELECT 1"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if ok {
+            Ok(())
+        } else {
+            Err("the mariadb client could not log in with the token".into())
+        }
+    };
+    let median = |runs: usize, mut once: Box<dyn FnMut() -> Result<()> + '_>| -> Result<Duration> {
+        once()?; // warm-up
+        let mut times = Vec::with_capacity(runs);
+        for _ in 0..runs {
+            let started = Instant::now();
+            once()?;
+            times.push(started.elapsed());
+        }
+        times.sort();
+        Ok(times[runs / 2])
+    };
+    let connect = median(
+        30,
+        Box::new(|| {
+            let out = Command::new(ours)
+                .arg("connect")
+                .args(target)
+                .args(["--ca-bundle", &ca, "-e", "SELECT 1"])
+                .envs(keys)
+                .output()
+                .map_err(|e| e.to_string())?;
+            if out.status.success() {
+                Ok(())
+            } else {
+                Err(String::from_utf8_lossy(&out.stderr).into_owned())
+            }
+        }),
+    )?;
+    let ready = token_of(ours, &["token"])?;
+    let client_only = median(30, Box::new(|| login(&ready)))?;
+    let aws_then_client = median(
+        10,
+        Box::new(|| {
+            let token = token_of(aws, &["rds", "generate-db-auth-token"])?;
+            login(&token)
+        }),
+    )?;
+    drop(server);
+    Ok(vec![
+        "| login to a local RDS-like MariaDB over TLS (median) | wall time |".into(),
+        "|---|---|".into(),
+        format!(
+            "| `rds-iam connect -e 'SELECT 1'` (token + login) | {} |",
+            fmt_duration(connect)
+        ),
+        format!(
+            "| `mariadb -e 'SELECT 1'` with a ready token | {} |",
+            fmt_duration(client_only)
+        ),
+        format!(
+            "| `aws rds generate-db-auth-token` + `mariadb -e 'SELECT 1'` | {} |",
+            fmt_duration(aws_then_client)
+        ),
+        format!(
+            "\n`rds-iam connect` / `mariadb` with a ready token = **{:.2}** (target ≤ 1.3); \
+             (`aws` + `mariadb`) / `rds-iam connect` = **{:.0}×** (target ≥ 30×).",
+            connect.as_secs_f64() / client_only.as_secs_f64(),
+            aws_then_client.as_secs_f64() / connect.as_secs_f64()
+        ),
+    ])
 }
 
 /// How long the whole chain takes to give up when nothing has credentials and the metadata address accepts
