@@ -77,7 +77,7 @@ fn token_crate_stays_light() {
 
 #[test]
 fn only_the_admin_crate_uses_the_aws_sdk() {
-    for package in ["rds-iam-credentials", "rds-iam-cli"] {
+    for package in ["rds-iam-credentials", "rds-iam-ca", "rds-iam-mysql", "rds-iam-cli"] {
         let deps = tree(package);
         for forbidden in ["aws-sdk-rds", "aws-config"] {
             assert!(
