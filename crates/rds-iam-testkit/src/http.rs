@@ -331,8 +331,57 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
+/// `application/x-www-form-urlencoded` pairs (a query string or a form body), decoded.
+pub(crate) fn form_pairs(body: &str) -> Vec<(String, String)> {
+    body.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect()
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (b'+', _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn decodes_forms() {
+        assert_eq!(
+            super::form_pairs("Action=AssumeRole&RoleArn=arn%3Aaws&x=a%2Fb+c%3D&p=100%&z=%zz"),
+            [
+                ("Action".into(), "AssumeRole".into()),
+                ("RoleArn".into(), "arn:aws".into()),
+                ("x".into(), "a/b c=".into()),
+                ("p".into(), "100%".into()),
+                ("z".into(), "%zz".into())
+            ]
+        );
+    }
+
     use std::io::Read;
 
     use super::*;

@@ -130,12 +130,12 @@ fn answer(state: &State, request: &Recorded) -> Reply {
     if request.header("x-amz-sso_bearer_token") != Some(state.token.as_str()) {
         return error(401, "Session token not found or invalid");
     }
+    let pairs = crate::http::form_pairs(query);
     let param = |name: &str| {
-        query
-            .split('&')
-            .filter_map(|pair| pair.split_once('='))
-            .find(|(key, _)| *key == name)
-            .map(|(_, value)| percent_decode(value))
+        pairs
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
     };
     if param("role_name").as_deref() != Some(state.role_name.as_str())
         || param("account_id").as_deref() != Some(state.account_id.as_str())
@@ -150,38 +150,4 @@ fn answer(state: &State, request: &Recorded) -> Reply {
             c.access_key_id, c.secret_access_key, c.session_token, c.expiration_ms
         ),
     )
-}
-
-fn percent_decode(value: &str) -> String {
-    let bytes = value.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
-        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (b'+', _) => {
-                out.push(b' ');
-                i += 1;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn decodes_query_values() {
-        assert_eq!(percent_decode("a%20b+c%2F%zz"), "a b c/%zz");
-    }
 }

@@ -49,7 +49,7 @@ impl FakeSts {
 }
 
 fn answer(request: &Recorded) -> Reply {
-    let form = parse_form(&request.body);
+    let form = crate::http::form_pairs(&request.body);
     let get = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     let (Some(action), Some(role_arn)) = (get("Action"), get("RoleArn")) else {
         return sts_error(400, "MissingParameter", "Action and RoleArn are required");
@@ -105,41 +105,6 @@ fn signing_key(authorization: &str) -> Option<String> {
     Some(credential.split('/').next()?.to_owned())
 }
 
-/// `application/x-www-form-urlencoded` pairs.
-fn parse_form(body: &str) -> Vec<(String, String)> {
-    body.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (percent_decode(k), percent_decode(v))
-        })
-        .collect()
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
-        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (b'+', _) => {
-                out.push(b' ');
-                i += 1;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// FNV-1a, 64 bits: stable across runs and platforms.
 fn fnv(s: &str) -> u64 {
     s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
@@ -150,19 +115,6 @@ fn fnv(s: &str) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn decodes_forms() {
-        assert_eq!(percent_decode("a%2Fb+c%3D"), "a/b c=");
-        assert_eq!(percent_decode("100%"), "100%");
-        assert_eq!(
-            parse_form("Action=AssumeRole&RoleArn=arn%3Aaws"),
-            [
-                ("Action".into(), "AssumeRole".into()),
-                ("RoleArn".into(), "arn:aws".into())
-            ]
-        );
-    }
 
     #[test]
     fn answers_are_deterministic() {
