@@ -154,13 +154,13 @@ impl Policy {
         )
     }
 
-    /// The policy document, indented for reading.
+    /// The policy document, indented for reading (same keys and order as [`Policy::to_json`]).
     pub fn to_pretty_json(&self) -> String {
-        let value = serde_json::json!({
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Action": "rds-db:connect", "Resource": self.resource_arn()}],
-        });
-        serde_json::to_string_pretty(&value).unwrap_or_else(|_| self.to_json())
+        format!(
+            "{{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n    {{\n      \"Effect\": \"Allow\",\n      \
+             \"Action\": \"rds-db:connect\",\n      \"Resource\": {}\n    }}\n  ]\n}}",
+            serde_json::Value::String(self.resource_arn())
+        )
     }
 
     /// A policy name for `put-role-policy`: `rds-iam-connect-RESOURCE_ID-USER`, with characters IAM does not allow
@@ -321,6 +321,19 @@ mod tests {
         assert_eq!(
             policy.put_role_policy_command("app-role"),
             r#"aws iam put-role-policy --role-name app-role --policy-name rds-iam-connect-db-ABC-o_brien --policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"rds-db:connect","Resource":"arn:aws:rds-db:eu-west-1:123456789012:dbuser:db-ABC/o'\''brien"}]}'"#
+        );
+        assert_eq!(
+            policy.to_pretty_json(),
+            r#"{
+  "Version": "2012-10-17",
+  "Statement": [
+    {
+      "Effect": "Allow",
+      "Action": "rds-db:connect",
+      "Resource": "arn:aws:rds-db:eu-west-1:123456789012:dbuser:db-ABC/o'brien"
+    }
+  ]
+}"#
         );
         assert_eq!(shell_quote("a b"), "'a b'");
         assert_eq!(shell_quote(""), "''");
