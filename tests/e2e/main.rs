@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed; the panic says where
 #![allow(clippy::disallowed_methods)] // tests run the real programs with the real environment and clock
 
+mod admin_create_user;
 mod awscli;
 mod botocore_tokens;
 mod credentials_botocore;

@@ -75,16 +75,39 @@ fn token_crate_stays_light() {
     }
 }
 
+/// Only `rds-iam-admin` (and the CLI through it) may use aws-sdk-rds / aws-config and a tokio runtime: token,
+/// credentials, ca and mysql stay free of them, and the CLI reaches them only through the admin crate.
 #[test]
 fn only_the_admin_crate_uses_the_aws_sdk() {
-    for package in ["rds-iam-credentials", "rds-iam-ca", "rds-iam-mysql", "rds-iam-cli"] {
+    for package in ["rds-iam-token", "rds-iam-credentials", "rds-iam-ca", "rds-iam-mysql"] {
         let deps = tree(package);
-        for forbidden in ["aws-sdk-rds", "aws-config"] {
+        for forbidden in ["aws-sdk-rds", "aws-config", "aws-smithy-http-client", "rds-iam-admin"] {
             assert!(
                 deps.iter().all(|(name, _)| name != forbidden),
                 "{package} must not depend on {forbidden}"
             );
         }
+    }
+    let admin = tree("rds-iam-admin");
+    for needed in ["aws-sdk-rds", "aws-config"] {
+        assert!(
+            admin.iter().any(|(name, _)| name == needed),
+            "rds-iam-admin should use {needed}"
+        );
+    }
+    // No aws-lc (a second rustls crypto provider, and a C build): the SDK's HTTPS client runs on ring.
+    assert!(
+        admin
+            .iter()
+            .all(|(name, _)| name != "aws-lc-rs" && name != "aws-lc-sys"),
+        "rds-iam-admin must not pull aws-lc (turn off the SDK's default features)"
+    );
+    let cli = std::fs::read_to_string(root().join("crates/rds-iam-cli/Cargo.toml")).unwrap();
+    for forbidden in ["aws-sdk-rds", "aws-config", "aws-smithy", "tokio"] {
+        assert!(
+            !cli.contains(forbidden),
+            "rds-iam-cli must reach {forbidden} only through rds-iam-admin, not depend on it directly"
+        );
     }
 }
 

@@ -15,7 +15,8 @@ const EXIT_CODES: &str = "\
 Exit codes:
   0  success
   1  failure: no credentials, no region, bad input, a malformed token (the message says what to do);
-     `ca verify`: the bundle is not valid
+     `ca verify`: the bundle is not valid; `describe`/`enable`/`policy`: an RDS API error (the message
+     names the call and AWS's error code)
   2  usage error: unknown flag, missing argument";
 
 /// Log in to Amazon RDS / Aurora MySQL and MariaDB with AWS IAM.
@@ -39,6 +40,14 @@ enum Command {
     Credentials(commands::credentials::CredentialsArgs),
     /// Download, verify and cache the Amazon RDS CA bundle, or verify a bundle file.
     Ca(commands::ca::CaArgs),
+    /// Show a DB's engine, endpoint, IAM auth flag, resource id, account and region (RDS API).
+    Describe(commands::admin::DescribeArgs),
+    /// Turn on IAM database authentication for a DB instance or cluster (RDS API; idempotent).
+    Enable(commands::admin::EnableArgs),
+    /// Print the least-privilege IAM policy that lets a principal log in as a DB user.
+    Policy(commands::admin::PolicyArgs),
+    /// Print (or run as the master user, over TLS) the SQL that creates a DB user who logs in with IAM.
+    CreateUser(commands::admin::CreateUserArgs),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +62,10 @@ fn main() -> ExitCode {
         Command::Mysql(args) => commands::mysql_client::run(args, &ctx),
         Command::Credentials(args) => done(commands::credentials::run(args, &ctx)),
         Command::Ca(args) => commands::ca::run(args, &ctx),
+        Command::Describe(args) => done(commands::admin::describe(args, &ctx)),
+        Command::Enable(args) => done(commands::admin::enable(args, &ctx)),
+        Command::Policy(args) => done(commands::admin::policy(args, &ctx)),
+        Command::CreateUser(args) => done(commands::admin::create_user(args, &ctx)),
     };
     result.unwrap_or_else(|err| {
         eprintln!("error: {err:#}");

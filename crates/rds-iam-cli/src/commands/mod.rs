@@ -1,5 +1,6 @@
 //! One module per `rds-iam` subcommand.
 
+pub(crate) mod admin;
 pub(crate) mod ca;
 pub(crate) mod connect;
 pub(crate) mod credentials;

@@ -1,6 +1,7 @@
 //! Integration tests of the `rds-iam` binary: flags, errors and exit codes, output formats, redaction.
 #![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed; the panic says where
 
+mod admin;
 mod ca;
 mod credentials;
 mod token;
