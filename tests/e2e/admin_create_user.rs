@@ -5,19 +5,9 @@
 use std::time::SystemTime;
 
 use rds_iam_admin::{Authentication, CreateUser, Engine, MasterLogin};
-use rds_iam_e2e::rds_iam_bin;
+use rds_iam_e2e::pam_check_bin;
 use rds_iam_testkit::{ADMIN_USER, MariaDb, MariaDbOptions, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY};
 use rds_iam_token::{Credentials, Secret, TokenRequest};
-
-fn pam_check_bin() -> std::path::PathBuf {
-    let bin = rds_iam_bin().with_file_name("rds-iam-pam-check");
-    assert!(
-        bin.exists(),
-        "{} is missing: `cargo build -p rds-iam-testkit --bin rds-iam-pam-check`",
-        bin.display()
-    );
-    bin
-}
 
 fn hex(text: &str) -> String {
     text.bytes().map(|b| format!("{b:02X}")).collect()

@@ -5,18 +5,8 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use rds_iam_e2e::{faketime, rds_iam_bin};
+use rds_iam_e2e::{faketime, pam_check_bin, rds_iam_bin};
 use rds_iam_testkit::{MariaDb, MariaDbOptions, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, TestPki};
-
-fn pam_check_bin() -> std::path::PathBuf {
-    let bin = rds_iam_bin().with_file_name("rds-iam-pam-check");
-    assert!(
-        bin.exists(),
-        "{} is missing: `cargo build -p rds-iam-testkit --bin rds-iam-pam-check`",
-        bin.display()
-    );
-    bin
-}
 
 /// `[faketime -f OFFSET] rds-iam ARGS` with only the given secret key and the test key id in the environment.
 fn rds_iam(home: &Path, args: &[&str], secret: &str, time_offset: Option<&str>) -> Output {

@@ -5,19 +5,8 @@
 use std::path::Path;
 use std::process::Command;
 
-use rds_iam_e2e::rds_iam_bin;
+use rds_iam_e2e::{pam_check_bin, rds_iam_bin};
 use rds_iam_testkit::{MariaDb, MariaDbOptions, PamOutcome, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY};
-
-/// `rds-iam-pam-check`, built next to `rds-iam` by `cargo test --workspace`.
-fn pam_check_bin() -> std::path::PathBuf {
-    let bin = rds_iam_bin().with_file_name("rds-iam-pam-check");
-    assert!(
-        bin.exists(),
-        "{} is missing: `cargo build -p rds-iam-testkit --bin rds-iam-pam-check` (or `cargo test --workspace`)",
-        bin.display()
-    );
-    bin
-}
 
 /// `rds-iam token ARGS` with only the test key pair in the environment.
 fn cli_token(home: &Path, args: &[&str]) -> String {

@@ -36,6 +36,17 @@ pub fn rds_iam_bin() -> PathBuf {
     bin
 }
 
+/// `rds-iam-pam-check` (the RDS-like MariaDB's PAM helper), built next to `rds-iam` by `cargo test --workspace`.
+pub fn pam_check_bin() -> PathBuf {
+    let bin = rds_iam_bin().with_file_name("rds-iam-pam-check");
+    assert!(
+        bin.exists(),
+        "{} is missing: `cargo build -p rds-iam-testkit --bin rds-iam-pam-check` (or `cargo test --workspace`)",
+        bin.display()
+    );
+    bin
+}
+
 fn venv_tool(var: &str, name: &str) -> PathBuf {
     std::env::var_os(var)
         .map(PathBuf::from)
