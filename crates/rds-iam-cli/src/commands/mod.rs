@@ -9,11 +9,14 @@ pub(crate) mod token;
 
 use std::time::{Duration, SystemTime};
 
-/// `2019-01-01T00:15:00Z`.
+/// `2019-01-01T00:15:00Z` (whole seconds).
 pub(crate) fn rfc3339(t: SystemTime) -> String {
-    time::OffsetDateTime::from(t)
+    let t = time::OffsetDateTime::from(t);
+    // Whole seconds: what people read and what AWS timestamps carry.
+    t.replace_nanosecond(0)
+        .unwrap_or(t)
         .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| format!("{t:?}"))
+        .unwrap_or_else(|_| format!("{t}"))
 }
 
 /// `2d 3h`, `1h 5m`, `14m 59s`, `7s`.
