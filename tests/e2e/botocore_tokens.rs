@@ -188,3 +188,33 @@ fn generated_cases_match_botocore_byte_for_byte() {
         failures.iter().take(5).cloned().collect::<Vec<_>>().join("\n")
     );
 }
+
+/// The MariaDB test bed's SigV4 check (testkit, written from the spec, not our signer's code) must accept what
+/// botocore signs: otherwise the E2E logins would only prove that our signer agrees with itself.
+#[test]
+fn the_test_beds_validator_accepts_botocore_tokens() {
+    use rds_iam_testkit::sigv4_check::{Expectation, validate_token};
+
+    let mut rng = Rng::from_env();
+    let seed = seed_of(&rng);
+    let cases: Vec<Value> = (0..100).map(|_| case(&mut rng)).collect();
+    let tokens = botocore(&cases);
+    for (case, token) in cases.iter().zip(&tokens) {
+        let text = |k: &str| case[k].as_str().unwrap();
+        let port = u16::try_from(case["port"].as_u64().unwrap()).unwrap();
+        let mut expect = Expectation::new(
+            text("host"),
+            port,
+            text("user"),
+            text("region"),
+            text("access_key"),
+            text("secret_key"),
+        );
+        if let Some(session) = case["session_token"].as_str() {
+            expect = expect.with_session_token(session);
+        }
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(case["time"].as_u64().unwrap() + 60);
+        let verdict = validate_token(token, &expect, now);
+        assert!(verdict.is_ok(), "seed {seed}: {verdict:?} for {case}\n{token}");
+    }
+}

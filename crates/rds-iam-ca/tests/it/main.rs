@@ -13,8 +13,19 @@ fn now() -> SystemTime {
     at_year(2026)
 }
 
-/// Three real us-east-1 roots (RSA2048, RSA4096, ECC384) from the April 2025 global bundle.
-const REAL_US_EAST_1: &str = include_str!("data/us-east-1-roots.pem");
+/// Three valid roots: two for us-east-1 (one ending in 2061, like rds-ca-rsa2048-g1) and one for us-west-2. The
+/// real bundle's RSA roots are checked by `cargo xtask conformance` (it reads ../shared/data).
+fn three_roots() -> String {
+    static ROOTS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        [
+            RdsLikeCa::root("us-east-1").pem(),
+            RdsLikeCa::root("us-east-1").valid(at_year(2021), at_year(2061)).pem(),
+            RdsLikeCa::root("us-west-2").pem(),
+        ]
+        .concat()
+    });
+    ROOTS.clone()
+}
 
 /// Good roots for us-east-1 and eu-west-1, plus one expired root (generated once per test binary).
 fn good_bundle() -> String {

@@ -12,21 +12,21 @@ fn verify(pem: &str) -> Result<rds_iam_ca::BundleReport, VerifyError> {
 }
 
 #[test]
-fn real_roots_report_regions_key_types_and_expiry() {
-    let report = verify(REAL_US_EAST_1).unwrap();
+fn report_lists_regions_key_types_and_expiry() {
+    let report = verify(&three_roots()).unwrap();
     assert_eq!(report.roots.len(), 3);
     assert!(report.expired.is_empty());
+    assert_eq!(report.key_types().into_iter().collect::<Vec<_>>(), [KeyType::Ecc384]);
     assert_eq!(
-        report.key_types().into_iter().collect::<Vec<_>>(),
-        [KeyType::Rsa2048, KeyType::Rsa4096, KeyType::Ecc384]
+        report.regions().into_iter().collect::<Vec<_>>(),
+        ["us-east-1", "us-west-2"]
     );
-    assert_eq!(report.regions().into_iter().collect::<Vec<_>>(), ["us-east-1"]);
     let earliest = report.earliest_expiry().unwrap();
-    assert_eq!(earliest.subject, "Amazon RDS us-east-1 Root CA RSA2048 G1");
+    assert_eq!(earliest.subject, "Amazon RDS us-east-1 Root CA ECC384 G1");
     assert!(report.warnings.is_empty(), "{:?}", report.warnings);
     let text = report.to_string();
     assert!(text.contains("valid roots:     3\n"), "{text}");
-    assert!(text.contains("key types:       RSA2048, RSA4096, ECC384\n"), "{text}");
+    assert!(text.contains("key types:       ECC384\n"), "{text}");
     assert!(text.contains("earliest expiry: 2061-"), "{text}");
 }
 
@@ -71,8 +71,8 @@ fn fails_only_when_no_valid_root_remains_or_the_region_has_none() {
 
     // Before its validity starts, a root is skipped too.
     let err = verify_bundle(
-        REAL_US_EAST_1.as_bytes(),
-        rds_iam_testkit::at_year(2020),
+        three_roots().as_bytes(),
+        rds_iam_testkit::at_year(2019),
         &VerifyOptions::default(),
     )
     .unwrap_err();
@@ -143,23 +143,24 @@ fn certificates_that_are_not_cas_or_altered_are_rejected() {
 
 #[test]
 fn pins_and_expiry_warnings() {
-    let report = verify(REAL_US_EAST_1).unwrap();
+    let roots = three_roots();
+    let report = verify(&roots).unwrap();
     let pins: Vec<&str> = report.roots.iter().map(|r| r.sha256.as_str()).collect();
     let mut options = VerifyOptions::default();
     for pin in &pins {
         options = options.with_pin(&pin.to_uppercase());
     }
-    assert!(verify_bundle(REAL_US_EAST_1.as_bytes(), now(), &options).is_ok());
+    assert!(verify_bundle(roots.as_bytes(), now(), &options).is_ok());
     let options = VerifyOptions::default().with_pin(pins[0]).with_pin(pins[1]);
-    let err = verify_bundle(REAL_US_EAST_1.as_bytes(), now(), &options).unwrap_err();
+    let err = verify_bundle(roots.as_bytes(), now(), &options).unwrap_err();
     assert!(matches!(err, VerifyError::NotPinned { index: 3, .. }), "{err}");
 
-    // The RSA2048 root ends in 2061: warned about in 2060 with a 2-year window.
+    // One root ends in 2061: warned about in 2060 with a 2-year window.
     let options = VerifyOptions::default().with_expiry_warning(Duration::from_secs(2 * 365 * 86_400));
-    let report = verify_bundle(REAL_US_EAST_1.as_bytes(), rds_iam_testkit::at_year(2060), &options).unwrap();
+    let report = verify_bundle(roots.as_bytes(), rds_iam_testkit::at_year(2060), &options).unwrap();
     assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
     assert!(
-        report.warnings[0].starts_with("Amazon RDS us-east-1 Root CA RSA2048 G1 expires on 2061-"),
+        report.warnings[0].starts_with("Amazon RDS us-east-1 Root CA ECC384 G1 expires on 2061-"),
         "{:?}",
         report.warnings
     );
