@@ -1,12 +1,12 @@
 //! [`EcsProvider`] against [`FakeEcs`]: URL rules, authorization token and token file, faults, and secrets kept out
 //! of errors.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use rds_iam_credentials::{Credentials, CredentialsError, EcsProvider, Env, Fs, ProvideCredentials, ProviderConfig};
 use rds_iam_testkit::{FakeEcs, Reply};
 
-use super::{EXPIRATION, EXPIRATION_SECS, KEY, SECRET, SESSION, assert_no_secrets, quick_http};
+use super::{EXPIRATION, KEY, SECRET, SESSION, assert_no_secrets, assert_test_credentials, quick_http};
 
 const AUTH: &str = "auth-token-from-env";
 const AUTH_FILE: &str = "auth-token-from-file";
@@ -41,13 +41,7 @@ fn full_uri_to_loopback() {
     let creds = provider(&[("AWS_CONTAINER_CREDENTIALS_FULL_URI", &url)], no_files())
         .provide()
         .unwrap();
-    assert_eq!(creds.access_key_id(), KEY);
-    assert_eq!(creds.secret_access_key().expose(), SECRET);
-    assert_eq!(creds.session_token().unwrap().expose(), SESSION);
-    assert_eq!(
-        creds.expiry(),
-        Some(SystemTime::UNIX_EPOCH + Duration::from_secs(EXPIRATION_SECS))
-    );
+    assert_test_credentials(&creds);
     assert_eq!(creds.source(), Some("container credentials"));
     let sent = ecs.requests();
     assert_eq!(

@@ -8,7 +8,7 @@ use rds_iam_credentials::{
 };
 use rds_iam_testkit::{FakeHttpServer, FakeImds, Reply};
 
-use super::{EXPIRATION, EXPIRATION_SECS, KEY, SECRET, SESSION, assert_no_secrets, quick_http};
+use super::{EXPIRATION, KEY, SECRET, SESSION, assert_no_secrets, assert_test_credentials, quick_http};
 
 fn imds() -> FakeImds {
     FakeImds::start("web-role", FakeImds::credentials_json(KEY, SECRET, SESSION, EXPIRATION))
@@ -71,13 +71,7 @@ fn expect_invalid(result: Result<rds_iam_credentials::Credentials, CredentialsEr
 fn imdsv2_request_sequence() {
     let imds = imds();
     let creds = provider(&imds).provide().unwrap();
-    assert_eq!(creds.access_key_id(), KEY);
-    assert_eq!(creds.secret_access_key().expose(), SECRET);
-    assert_eq!(creds.session_token().unwrap().expose(), SESSION);
-    assert_eq!(
-        creds.expiry(),
-        Some(SystemTime::UNIX_EPOCH + Duration::from_secs(EXPIRATION_SECS))
-    );
+    assert_test_credentials(&creds);
     assert_eq!(creds.source(), Some("ec2 instance metadata (role web-role)"));
 
     let sent = imds.requests();

@@ -22,6 +22,18 @@ const EXPIRATION: &str = "2030-01-02T03:04:05Z";
 /// `EXPIRATION` in seconds since the epoch.
 const EXPIRATION_SECS: u64 = 1_893_553_445;
 
+/// Asserts that `creds` are exactly the shared test key, secret, session token and expiry.
+#[track_caller]
+fn assert_test_credentials(creds: &rds_iam_credentials::Credentials) {
+    assert_eq!(creds.access_key_id(), KEY);
+    assert_eq!(creds.secret_access_key().expose(), SECRET);
+    assert_eq!(creds.session_token().unwrap().expose(), SESSION);
+    assert_eq!(
+        creds.expiry(),
+        Some(SystemTime::UNIX_EPOCH + Duration::from_secs(EXPIRATION_SECS))
+    );
+}
+
 /// Metadata HTTP settings with a short timeout, for tests of hangs that are not about the default timeout.
 fn quick_http() -> HttpSettings {
     let mut settings = HttpSettings::metadata();
