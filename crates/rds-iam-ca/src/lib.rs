@@ -42,4 +42,7 @@ pub use download::DownloadSettings;
 pub use error::Error;
 pub use source::{BundleSource, RETIRED_BUNDLES, retired_advice, retired_bundle};
 pub use store::{Bundle, BundleStore, CACHE_DIR_VAR, Outcome, Refresh};
-pub use verify::{BundleReport, CertInfo, KeyType, Received, VerifyError, VerifyOptions, verify_bundle};
+pub use verify::{
+    BundleReport, CertInfo, KeyType, Received, ServerCertificate, VerifyError, VerifyOptions,
+    describe_server_certificate, verify_bundle,
+};

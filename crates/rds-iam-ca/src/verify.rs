@@ -504,6 +504,67 @@ fn check_one(
     })
 }
 
+/// A server certificate as people check it: who it is for, who issued it, and when it is valid.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ServerCertificate {
+    /// The subject's common name (or the whole subject if it has none).
+    pub subject: String,
+    /// The issuer's common name (or the whole issuer if it has none).
+    pub issuer: String,
+    /// The DNS names and IP addresses of the subject alternative name extension.
+    pub names: Vec<String>,
+    /// Start of validity.
+    pub not_before: SystemTime,
+    /// End of validity.
+    pub not_after: SystemTime,
+}
+
+/// Reads one DER certificate (as a TLS server presents it) into a [`ServerCertificate`]; `None` when it is not a
+/// readable X.509 certificate.
+pub fn describe_server_certificate(der: &[u8]) -> Option<ServerCertificate> {
+    use x509_parser::extensions::GeneralName;
+    let (_, cert) = X509Certificate::from_der(der).ok()?;
+    let names = cert
+        .subject_alternative_name()
+        .ok()
+        .flatten()
+        .map(|san| {
+            san.value
+                .general_names
+                .iter()
+                .filter_map(|name| match name {
+                    GeneralName::DNSName(dns) => Some((*dns).to_owned()),
+                    GeneralName::IPAddress(ip) => match ip.len() {
+                        4 => <[u8; 4]>::try_from(*ip)
+                            .ok()
+                            .map(|a| std::net::IpAddr::from(a).to_string()),
+                        16 => <[u8; 16]>::try_from(*ip)
+                            .ok()
+                            .map(|a| std::net::IpAddr::from(a).to_string()),
+                        _ => None,
+                    },
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let issuer = cert
+        .issuer()
+        .iter_common_name()
+        .next()
+        .and_then(|cn| cn.as_str().ok())
+        .map(str::to_owned)
+        .unwrap_or_else(|| cert.issuer().to_string());
+    Some(ServerCertificate {
+        subject: common_name(&cert),
+        issuer,
+        names,
+        not_before: system_time(cert.validity().not_before),
+        not_after: system_time(cert.validity().not_after),
+    })
+}
+
 fn pem_error(e: &x509_parser::error::PEMError) -> String {
     use x509_parser::error::PEMError;
     match e {

@@ -13,11 +13,12 @@ use clap::{Parser, Subcommand};
 
 const EXIT_CODES: &str = "\
 Exit codes:
-  0  success
+  0  success (`doctor`: no check failed; warnings allowed)
   1  failure: no credentials, no region, bad input, a malformed token (the message says what to do);
-     `ca verify`: the bundle is not valid; `describe`/`enable`/`policy`: an RDS API error (the message
-     names the call and AWS's error code)
-  2  usage error: unknown flag, missing argument";
+     `ca verify`: the bundle is not valid; `describe`, `enable`, `policy`: an RDS API error (the
+     message names the call and AWS's error code); `doctor`: a check failed
+  2  usage error: unknown flag, missing argument
+  `mysql` exits with the client's own code.";
 
 /// Log in to Amazon RDS / Aurora MySQL and MariaDB with AWS IAM.
 #[derive(Debug, Parser)]
@@ -48,6 +49,9 @@ enum Command {
     Policy(commands::admin::PolicyArgs),
     /// Print (or run as the master user, over TLS) the SQL that creates a DB user who logs in with IAM.
     CreateUser(commands::admin::CreateUserArgs),
+    /// Check every step of an IAM login (credentials, region, clock, token, DNS, TCP, TLS, RDS API, policy, login)
+    /// and explain a refusal.
+    Doctor(commands::doctor::DoctorArgs),
 }
 
 fn main() -> ExitCode {
@@ -66,6 +70,7 @@ fn main() -> ExitCode {
         Command::Enable(args) => done(commands::admin::enable(args, &ctx)),
         Command::Policy(args) => done(commands::admin::policy(args, &ctx)),
         Command::CreateUser(args) => done(commands::admin::create_user(args, &ctx)),
+        Command::Doctor(args) => commands::doctor::run(args, &ctx),
     };
     result.unwrap_or_else(|err| {
         eprintln!("error: {err:#}");

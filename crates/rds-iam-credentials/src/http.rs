@@ -64,6 +64,8 @@ pub(crate) struct Http {
 pub(crate) struct Response {
     pub(crate) status: u16,
     pub(crate) body: Vec<u8>,
+    /// The `Date` header, as sent (the server's clock).
+    pub(crate) date: Option<String>,
 }
 
 impl Response {
@@ -220,6 +222,11 @@ impl Http {
         };
         let response = request.send().map_err(classify)?;
         let status = response.status().as_u16();
+        let date = response
+            .headers()
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let limit = self.settings.max_body;
         let mut body = Vec::new();
         let read = response.take(limit as u64 + 1).read_to_end(&mut body);
@@ -241,7 +248,7 @@ impl Http {
             return Err(HttpError::TooLarge { url: shown, limit });
         }
         tracing::debug!(status, bytes = body.len(), "http response");
-        Ok(Response { status, body })
+        Ok(Response { status, body, date })
     }
 }
 

@@ -61,6 +61,7 @@ pub use providers::{EnvironmentProvider, ProfileProvider, WebIdentityProvider};
 pub use rds_iam_token::{Credentials, Secret};
 pub use region::{ConfiguredRegion, resolve_region};
 pub use sdk::SdkCredentialsProvider;
+pub use sts::{CallerIdentity, StsCheck, get_caller_identity};
 
 /// Something that can produce AWS credentials.
 pub trait ProvideCredentials: std::fmt::Debug + Send + Sync {

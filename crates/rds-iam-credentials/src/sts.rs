@@ -11,7 +11,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use quick_xml::events::Event;
 use quick_xml::reader::Reader;
 
-use crate::http::Http;
+use crate::http::{Http, HttpError, Response};
 use crate::profile::ProfileSet;
 use crate::{Credentials, Env, ProviderConfig};
 
@@ -136,30 +136,49 @@ impl Sts {
         self.call(&what, &[("content-type", CONTENT_TYPE)], body)
     }
 
+    /// `GetCallerIdentity` signed with `source`: who the credentials belong to, and the server's clock. `Err` only
+    /// when STS did not answer at all; a refusal is in [`StsCheck::identity`].
+    pub(crate) fn caller_identity(&self, source: &Credentials) -> Result<StsCheck, HttpError> {
+        let body = encode_form(&[("Action", "GetCallerIdentity"), ("Version", VERSION)]);
+        let what = format!("sts GetCallerIdentity at {}", self.endpoint);
+        let check = |server_date, identity| StsCheck {
+            endpoint: self.endpoint.clone(),
+            server_date,
+            identity,
+        };
+        let signed = match self.sign(source, &body) {
+            Ok(signed) => signed,
+            Err(e) => return Ok(check(None, Err(format!("{what}: {e}")))),
+        };
+        let mut headers: Vec<(&str, &str)> = vec![("content-type", CONTENT_TYPE)];
+        headers.extend(signed.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+        let response = self
+            .http
+            .send("POST", &format!("{}/", self.endpoint), &headers, Some(body), None)?;
+        let server_date = response.date.as_deref().and_then(parse_http_date);
+        let identity = answer(&what, &response).and_then(|fields| {
+            let field = |name: &str| {
+                fields
+                    .get(&format!("GetCallerIdentityResult/{name}"))
+                    .cloned()
+                    .ok_or_else(|| format!("{what} answered without GetCallerIdentityResult/{name}"))
+            };
+            Ok(CallerIdentity {
+                arn: field("Arn")?,
+                account: field("Account")?,
+                user_id: field("UserId")?,
+            })
+        });
+        Ok(check(server_date, identity))
+    }
+
     fn call(&self, what: &str, headers: &[(&str, &str)], body: String) -> Result<Credentials, String> {
         let url = format!("{}/", self.endpoint);
         let response = self
             .http
             .send("POST", &url, headers, Some(body), None)
             .map_err(|e| format!("{what} failed: {e}"))?;
-        let text = response.text();
-        let fields = parse_xml(&text);
-        if !response.is_success() {
-            let fields = fields.unwrap_or_default();
-            return Err(match (fields.get("Error/Code"), fields.get("Error/Message")) {
-                (Some(code), message) => format!(
-                    "{what} was refused (HTTP {}): {code}: {}",
-                    response.status,
-                    message.map_or("no message", String::as_str)
-                ),
-                _ => format!(
-                    "{what} answered HTTP {} without an STS error document: {}",
-                    response.status,
-                    excerpt(&text)
-                ),
-            });
-        }
-        let fields = fields.map_err(|e| format!("{what} answered something that is not XML ({e})"))?;
+        let fields = answer(what, &response)?;
         credentials_from(&fields).map_err(|missing| format!("{what} answered without {missing}"))
     }
 
@@ -208,6 +227,68 @@ impl Sts {
 }
 
 const CONTENT_TYPE: &str = "application/x-www-form-urlencoded; charset=utf-8";
+
+/// Who a set of credentials belongs to, as `sts:GetCallerIdentity` says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CallerIdentity {
+    /// The principal: `arn:aws:iam::123456789012:user/ann`, `arn:aws:sts::123456789012:assumed-role/app/i-0abc`, …
+    pub arn: String,
+    /// The account id.
+    pub account: String,
+    /// The unique id (`AIDA…`, `AROA…:session`).
+    pub user_id: String,
+}
+
+/// What one `GetCallerIdentity` call showed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StsCheck {
+    /// The endpoint called.
+    pub endpoint: String,
+    /// The server's `Date` header. Present on refusals too: STS answers a request signed with a skewed clock with
+    /// `SignatureDoesNotMatch` (or "Signature expired") and its own time.
+    pub server_date: Option<SystemTime>,
+    /// The identity, or STS's refusal with its code (`InvalidClientTokenId`, `ExpiredToken`, …).
+    pub identity: Result<CallerIdentity, String>,
+}
+
+/// Asks STS who `credentials` belong to (`GetCallerIdentity`, which needs no permission), with the endpoint and
+/// region [`ProviderConfig`]'s environment and profile configure (`AWS_ENDPOINT_URL_STS`, `AWS_REGION`, …; STS's
+/// global default `us-east-1` when no region is set). `Err` when STS could not be reached.
+pub fn get_caller_identity(config: &ProviderConfig, credentials: &Credentials) -> Result<StsCheck, HttpError> {
+    let profiles = crate::profile::load(config.env(), config.fs()).ok();
+    Sts::new(config, profiles.as_ref()).caller_identity(credentials)
+}
+
+/// The fields of a successful answer, or STS's refusal (code and message) as a sentence.
+fn answer(what: &str, response: &Response) -> Result<HashMap<String, String>, String> {
+    let text = response.text();
+    let fields = parse_xml(&text);
+    if !response.is_success() {
+        let fields = fields.unwrap_or_default();
+        return Err(match (fields.get("Error/Code"), fields.get("Error/Message")) {
+            (Some(code), message) => format!(
+                "{what} was refused (HTTP {}): {code}: {}",
+                response.status,
+                message.map_or("no message", String::as_str)
+            ),
+            _ => format!(
+                "{what} answered HTTP {} without an STS error document: {}",
+                response.status,
+                excerpt(&text)
+            ),
+        });
+    }
+    fields.map_err(|e| format!("{what} answered something that is not XML ({e})"))
+}
+
+/// An HTTP `Date` header (`Sun, 06 Nov 1994 08:49:37 GMT`).
+pub(crate) fn parse_http_date(text: &str) -> Option<SystemTime> {
+    let parsed = time::OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc2822).ok()?;
+    let seconds = u64::try_from(parsed.unix_timestamp()).ok()?;
+    Some(SystemTime::UNIX_EPOCH + Duration::from_secs(seconds))
+}
 
 /// `AWS_ENDPOINT_URL_{SERVICE}` > `AWS_ENDPOINT_URL` (blank counts as unset).
 pub(crate) fn configured_endpoint(env: &Env, service: &str) -> Option<String> {
@@ -401,6 +482,15 @@ mod tests {
         assert_eq!(fields["Error/Code"], "AccessDenied");
         assert_eq!(credentials_from(&fields).unwrap_err(), "Credentials/Expiration");
         assert!(parse_xml("not xml").is_err());
+    }
+
+    #[test]
+    fn http_dates() {
+        assert_eq!(
+            parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777))
+        );
+        assert_eq!(parse_http_date("yesterday"), None);
     }
 
     #[test]

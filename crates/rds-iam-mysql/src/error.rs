@@ -198,7 +198,7 @@ fn find_rustls<'a>(err: &'a (dyn std::error::Error + 'static)) -> Option<&'a rus
     None
 }
 
-fn tls(detail: &str, error: Option<&rustls::Error>, ctx: &Context) -> ConnectError {
+pub(crate) fn tls(detail: &str, error: Option<&rustls::Error>, ctx: &Context) -> ConnectError {
     use rustls::CertificateError as C;
     match error {
         Some(rustls::Error::InvalidCertificate(C::UnknownIssuer | C::BadSignature | C::UnhandledCriticalExtension)) => {

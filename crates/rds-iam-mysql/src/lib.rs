@@ -5,6 +5,8 @@
 //! - [`IamConnectionManager`]: an `r2d2::ManageConnection` that signs for every new physical connection, so a pool
 //!   keeps working past the 15-minute token lifetime (a `mysql::Pool` keeps its first password forever).
 //! - [`ConnectRateLimiter`]: keeps new IAM connections under a rate (RDS throttles IAM logins around 200/s).
+//! - [`probe_tls`]: the greeting and the TLS handshake alone, checked against a bundle and an endpoint name, with
+//!   the chain the server presented (what `rds-iam doctor` shows); no credentials involved.
 //!
 //! ```no_run
 //! use mysql::prelude::Queryable;
@@ -34,6 +36,7 @@ mod connect;
 mod error;
 mod limiter;
 mod pool;
+mod probe;
 mod target;
 
 pub use connect::{IamConnector, TlsCheck};
@@ -41,4 +44,5 @@ pub use error::ConnectError;
 pub use limiter::ConnectRateLimiter;
 pub use mysql::{Conn, Opts};
 pub use pool::IamConnectionManager;
+pub use probe::{TlsProbe, probe_tls};
 pub use target::Target;

@@ -11,6 +11,7 @@ use rds_iam_ca::BundleSource;
 use rds_iam_credentials::{DefaultChain, Secret};
 use rds_iam_token::{Endpoint, Partition, choose_region};
 
+use crate::commands::Output;
 use crate::context::Context;
 
 /// Which DB: an endpoint hostname, or an instance / cluster identifier.
@@ -80,14 +81,6 @@ impl ApiArgs {
         let credentials = DefaultChain::cached(ctx.provider_config(self.profile.as_deref()));
         Ok(RdsAdmin::new(&region, credentials, &ctx.env)?)
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Output {
-    /// Lines for people.
-    Text,
-    /// One JSON object, for scripts.
-    Json,
 }
 
 /// `rds-iam describe`.

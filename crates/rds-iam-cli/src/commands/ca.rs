@@ -4,13 +4,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 use rds_iam_ca::{
     Bundle, BundleReport, BundleSource, BundleStore, DownloadSettings, Outcome, Refresh, VerifyOptions, retired_advice,
     retired_bundle, verify_bundle,
 };
 
-use crate::commands::rfc3339;
+use crate::commands::{Output, rfc3339};
 use crate::context::Context;
 
 /// `rds-iam ca …`.
@@ -90,14 +90,6 @@ struct VerifyArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Output::Text)]
     output: Output,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Output {
-    /// A summary for people.
-    Text,
-    /// One JSON object.
-    Json,
 }
 
 pub(crate) fn run(args: CaArgs, ctx: &Context) -> anyhow::Result<ExitCode> {

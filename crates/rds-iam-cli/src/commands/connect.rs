@@ -9,7 +9,7 @@ use mysql::prelude::Queryable;
 use rds_iam_ca::BundleSource;
 use rds_iam_credentials::DefaultChain;
 use rds_iam_mysql::{IamConnector, Target, TlsCheck};
-use rds_iam_token::{Endpoint, EndpointKind, choose_region};
+use rds_iam_token::{Endpoint, EndpointKind, RegionChoice, choose_region};
 use serde_json::{Map, Value as Json};
 
 use crate::context::Context;
@@ -83,22 +83,8 @@ enum Output {
 impl TargetArgs {
     /// The connector these flags describe, signing with the full credential chain.
     pub(crate) fn connector(&self, ctx: &Context) -> anyhow::Result<IamConnector> {
-        let signing_host = match &self.signing_host {
-            Some(host) => host.clone(),
-            None if Endpoint::parse(&self.hostname).kind() == EndpointKind::IpAddress => bail!(
-                "{} is an IP address, but IAM tokens are signed for the DB endpoint's name: pass --signing-host \
-                 ENDPOINT (or --signing-host {} to sign for the address itself)",
-                self.hostname,
-                self.hostname
-            ),
-            None => self.hostname.clone(),
-        };
-        let configured = rds_iam_credentials::resolve_region(&ctx.env, &ctx.fs, self.profile.as_deref())?;
-        let Some(choice) = choose_region(
-            self.region.as_deref(),
-            &Endpoint::parse(&signing_host),
-            configured.as_ref().map(|c| (c.region.as_str(), c.source.as_str())),
-        ) else {
+        let signing_host = self.signing_host()?;
+        let Some(choice) = self.region(ctx, &signing_host)? else {
             bail!("no region: {signing_host} does not name one and none is configured; pass --region");
         };
         if let Some(hostname_region) = &choice.hostname_region {
@@ -107,25 +93,63 @@ impl TargetArgs {
                 choice.region
             );
         }
-        let mut target = Target::new(&self.hostname, self.port, &self.username)?.with_region(&choice.region);
+        let ca_bundle = self.ca_bundle(ctx, &signing_host)?;
+        self.connector_with(ctx, &signing_host, &choice.region, ca_bundle)
+    }
+
+    /// The name tokens are signed for (and the certificate must carry): --signing-host, else --hostname unless it
+    /// is an IP address.
+    pub(crate) fn signing_host(&self) -> anyhow::Result<String> {
+        match &self.signing_host {
+            Some(host) => Ok(host.clone()),
+            None if Endpoint::parse(&self.hostname).kind() == EndpointKind::IpAddress => bail!(
+                "{} is an IP address, but IAM tokens are signed for the DB endpoint's name: pass --signing-host \
+                 ENDPOINT (or --signing-host {} to sign for the address itself)",
+                self.hostname,
+                self.hostname
+            ),
+            None => Ok(self.hostname.clone()),
+        }
+    }
+
+    /// Explicit > the signing host's > configured; `None` when none is known.
+    pub(crate) fn region(&self, ctx: &Context, signing_host: &str) -> anyhow::Result<Option<RegionChoice>> {
+        let configured = rds_iam_credentials::resolve_region(&ctx.env, &ctx.fs, self.profile.as_deref())?;
+        Ok(choose_region(
+            self.region.as_deref(),
+            &Endpoint::parse(signing_host),
+            configured.as_ref().map(|c| (c.region.as_str(), c.source.as_str())),
+        ))
+    }
+
+    /// --ca-bundle, else the RDS bundle for the endpoint's region (or the global one), downloaded and verified once,
+    /// then reused from the cache and refreshed weekly.
+    pub(crate) fn ca_bundle(&self, ctx: &Context, signing_host: &str) -> anyhow::Result<PathBuf> {
+        if let Some(file) = &self.ca_bundle {
+            return Ok(file.clone());
+        }
+        let source = BundleSource::for_endpoint(&Endpoint::parse(signing_host));
+        let bundle = crate::commands::ca::store(ctx)?
+            .get(&source, ctx.now)
+            .context("getting the RDS CA bundle (pass --ca-bundle FILE to use your own)")?;
+        Ok(bundle.path)
+    }
+
+    /// The connector for resolved values.
+    pub(crate) fn connector_with(
+        &self,
+        ctx: &Context,
+        signing_host: &str,
+        region: &str,
+        ca_bundle: PathBuf,
+    ) -> anyhow::Result<IamConnector> {
+        let mut target = Target::new(&self.hostname, self.port, &self.username)?.with_region(region);
         if signing_host != self.hostname {
-            target = target.with_signing_host(&signing_host)?;
+            target = target.with_signing_host(signing_host)?;
         }
         if let Some(database) = &self.database {
             target = target.with_database(database);
         }
-        let ca_bundle = match self.ca_bundle.clone() {
-            Some(file) => file,
-            None => {
-                // The RDS bundle for the endpoint's region (or the global one), downloaded and verified once, then
-                // reused from the cache and refreshed weekly.
-                let source = BundleSource::for_endpoint(&Endpoint::parse(&signing_host));
-                let bundle = crate::commands::ca::store(ctx)?
-                    .get(&source, ctx.now)
-                    .context("getting the RDS CA bundle (pass --ca-bundle FILE to use your own)")?;
-                bundle.path
-            }
-        };
         let credentials = DefaultChain::from_config(ctx.provider_config(self.profile.as_deref()));
         let check = if self.danger_skip_hostname_check {
             TlsCheck::DangerSkipHostname

@@ -4,10 +4,22 @@ pub(crate) mod admin;
 pub(crate) mod ca;
 pub(crate) mod connect;
 pub(crate) mod credentials;
+pub(crate) mod doctor;
 pub(crate) mod mysql_client;
 pub(crate) mod token;
 
 use std::time::{Duration, SystemTime};
+
+use clap::ValueEnum;
+
+/// `--output` of the commands that report to people or scripts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Output {
+    /// Lines for people.
+    Text,
+    /// One JSON object, for scripts.
+    Json,
+}
 
 /// `2019-01-01T00:15:00Z` (whole seconds).
 pub(crate) fn rfc3339(t: SystemTime) -> String {
