@@ -244,7 +244,7 @@ fn create_user_prints_escaped_sql() {
 #[test]
 fn admin_help_is_reviewed() {
     let h = home("", "");
-    for command in ["describe", "enable", "policy", "create-user"] {
+    for command in ["describe", "enable", "policy", "create-user", "doctor"] {
         let out = stdout(&rds_iam(h.path(), &[command, "--help"], &[]));
         let file = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/it/snapshots/{command}-help.txt"));
         expect_test::expect_file![file].assert_eq(&out);
