@@ -124,6 +124,7 @@ struct Findings {
     region_unconfirmed: bool,
     skew: Option<(Duration, bool)>,
     addr: Option<SocketAddr>,
+    tcp_ok: bool,
     tls_ok: bool,
     db: Option<DbInfo>,
     db_not_found: bool,
@@ -147,7 +148,7 @@ pub(crate) fn run(args: DoctorArgs, ctx: &Context) -> anyhow::Result<std::proces
     checks.push(check_clock(&args, ctx, sts.1.as_ref(), &mut f));
     checks.push(check_token(&args, ctx, signing_host.as_deref().ok(), &f));
     checks.push(check_dns(&args, &mut f));
-    checks.push(check_tcp(&args, &f));
+    checks.push(check_tcp(&args, &mut f));
     checks.push(check_tls(&args, ctx, signing_host.as_deref().ok(), &mut f));
     checks.push(check_api(&args, ctx, signing_host.as_deref().ok(), &mut f));
     if f.region_unconfirmed
@@ -429,18 +430,21 @@ fn check_dns(args: &DoctorArgs, f: &mut Findings) -> Check {
     }
 }
 
-fn check_tcp(args: &DoctorArgs, f: &Findings) -> Check {
+fn check_tcp(args: &DoctorArgs, f: &mut Findings) -> Check {
     const NAME: &str = "tcp";
     let Some(addr) = f.addr else {
         return Check::new(NAME, Status::Skip, "no address to connect to (see dns)");
     };
     let started = Instant::now();
     match TcpStream::connect_timeout(&addr, NETWORK_TIMEOUT) {
-        Ok(_) => Check::new(
-            NAME,
-            Status::Pass,
-            format!("connected to {addr} in {} ms", started.elapsed().as_millis()),
-        ),
+        Ok(_) => {
+            f.tcp_ok = true;
+            Check::new(
+                NAME,
+                Status::Pass,
+                format!("connected to {addr} in {} ms", started.elapsed().as_millis()),
+            )
+        }
         Err(e) => Check::new(
             NAME,
             Status::Fail,
@@ -455,8 +459,8 @@ fn check_tcp(args: &DoctorArgs, f: &Findings) -> Check {
 
 fn check_tls(args: &DoctorArgs, ctx: &Context, signing_host: Option<&str>, f: &mut Findings) -> Check {
     const NAME: &str = "tls";
-    let (Some(addr), Some(host)) = (f.addr, signing_host) else {
-        return Check::new(NAME, Status::Skip, "nothing to connect to (see dns, region)");
+    let (Some(addr), true, Some(host)) = (f.addr, f.tcp_ok, signing_host) else {
+        return Check::new(NAME, Status::Skip, "nothing to connect to (see dns, tcp, region)");
     };
     let bundle = match args.target.ca_bundle(ctx, host) {
         Ok(bundle) => bundle,

@@ -4,6 +4,7 @@
 mod admin;
 mod ca;
 mod credentials;
+mod doctor;
 mod token;
 
 use std::path::Path;

@@ -1,0 +1,121 @@
+//! `rds-iam doctor` without a database: STS and the RDS API answered by a loopback fake (a clock 10 minutes
+//! off, the RDS API refusing with AccessDenied), `--offline`, and a closed port.
+
+use std::net::TcpListener;
+use std::time::{Duration, SystemTime};
+
+use rds_iam_testkit::{FakeHttpServer, Reply};
+use serde_json::Value;
+
+use crate::{KEY, SECRET, home, rds_iam, stdout};
+
+const IDENTITY: &str = "<GetCallerIdentityResponse><GetCallerIdentityResult>\
+    <Arn>arn:aws:iam::123456789012:user/ann</Arn><UserId>AIDAEXAMPLE</UserId><Account>123456789012</Account>\
+    </GetCallerIdentityResult></GetCallerIdentityResponse>";
+const DENIED: &str = "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: \
+    arn:aws:iam::123456789012:user/ann is not authorized to perform: rds:DescribeDBInstances</Message></Error>\
+    </ErrorResponse>";
+
+/// `Sun, 06 Nov 1994 08:49:37 GMT` for `at`.
+fn http_date(at: SystemTime) -> String {
+    let at = time::OffsetDateTime::from(at);
+    format!(
+        "{}, {:02} {} {} {:02}:{:02}:{:02} GMT",
+        &at.weekday().to_string()[..3],
+        at.day(),
+        &at.month().to_string()[..3],
+        at.year(),
+        at.hour(),
+        at.minute(),
+        at.second()
+    )
+}
+
+fn status<'a>(report: &'a Value, name: &str) -> (&'a str, &'a str) {
+    let check = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} in {report:#}"));
+    (check["status"].as_str().unwrap(), check["summary"].as_str().unwrap())
+}
+
+#[test]
+fn clock_skew_denied_api_and_closed_port() {
+    #[allow(clippy::disallowed_methods)] // the fake server's clock must be off from the real one the CLI reads
+    let ten_minutes_ago = SystemTime::now() - Duration::from_secs(600);
+    let date = http_date(ten_minutes_ago);
+    let aws = FakeHttpServer::start(move |request| {
+        if request.body.contains("Action=GetCallerIdentity") {
+            Reply::text(200, IDENTITY).with_header("date", &date)
+        } else {
+            Reply::text(403, DENIED).with_header("content-type", "text/xml")
+        }
+    });
+    // A port nothing listens on.
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let h = home("", "");
+    let url = aws.url();
+    let vars = [
+        ("AWS_ACCESS_KEY_ID", KEY),
+        ("AWS_SECRET_ACCESS_KEY", SECRET),
+        ("AWS_ENDPOINT_URL_STS", url.as_str()),
+        ("AWS_ENDPOINT_URL_RDS", url.as_str()),
+    ];
+    let args = [
+        "doctor",
+        "--hostname",
+        "127.0.0.1",
+        "--port",
+        &closed,
+        "--signing-host",
+        "mydb.c1a2b3c4d5e6.eu-west-1.rds.amazonaws.com",
+        "--username",
+        "app",
+        "--output",
+        "json",
+    ];
+    let out = rds_iam(h.path(), &args, &vars);
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let (credentials, identity) = status(&report, "credentials");
+    assert_eq!(credentials, "pass", "{identity}");
+    let (clock, skew) = status(&report, "clock");
+    assert_eq!(clock, "fail", "{skew}");
+    assert!(skew.contains("ahead of AWS's"), "{skew}");
+    let (api, note) = status(&report, "rds-api");
+    assert_eq!(api, "skip", "{note}\n{report:#}");
+    assert!(
+        note.contains("AccessDenied") || note.contains("not permitted"),
+        "{note}"
+    );
+    assert_eq!(status(&report, "tcp").0, "fail");
+    assert_eq!(status(&report, "tls").0, "skip");
+    assert_eq!(status(&report, "login").0, "skip");
+    let (policy, needed) = status(&report, "policy");
+    assert_eq!(policy, "warn");
+    assert!(
+        needed.starts_with(
+            "arn:aws:iam::123456789012:user/ann needs rds-db:connect on \
+             arn:aws:rds-db:eu-west-1:123456789012:dbuser:RESOURCE_ID/app"
+        ),
+        "{needed}"
+    );
+    assert!(!stdout(&out).contains(SECRET));
+
+    // --offline: no request at all, and the API checks say why they were skipped.
+    aws.clear();
+    let mut offline = args.to_vec();
+    offline.push("--offline");
+    let out = rds_iam(h.path(), &offline, &vars);
+    let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(status(&report, "clock"), ("skip", "not checked (--offline)"));
+    assert_eq!(status(&report, "rds-api"), ("skip", "not checked (--offline)"));
+    assert!(aws.requests().is_empty(), "{:?}", aws.requests());
+}
