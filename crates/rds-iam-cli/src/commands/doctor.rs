@@ -118,6 +118,7 @@ struct Report {
 struct Findings {
     credentials: Option<Credentials>,
     credentials_problem: Option<String>,
+    sts_refused: bool,
     identity: Option<CallerIdentity>,
     region: Option<RegionChoice>,
     region_wrong: Option<String>,
@@ -146,6 +147,17 @@ pub(crate) fn run(args: DoctorArgs, ctx: &Context) -> anyhow::Result<std::proces
     );
     checks.push(region_check);
     checks.push(check_clock(&args, ctx, sts.1.as_ref(), &mut f));
+    if f.sts_refused
+        && let Some((skew, _)) = f.skew
+        && skew > MAX_SKEW
+    {
+        // STS refuses signatures from a clock this far off: the credentials may be fine.
+        f.credentials_problem = None;
+        checks[0].status = Status::Warn;
+        checks[0]
+            .evidence
+            .push("the refusal is likely the clock's doing (see clock): STS rejects skewed signatures".to_owned());
+    }
     checks.push(check_token(&args, ctx, signing_host.as_deref().ok(), &f));
     checks.push(check_dns(&args, &mut f));
     checks.push(check_tcp(&args, &mut f));
@@ -248,6 +260,7 @@ fn check_credentials(
                         f.identity = Some(identity.clone());
                     }
                     Err(refusal) => {
+                        f.sts_refused = true;
                         check.status = Status::Fail;
                         check.summary = format!("STS does not accept these credentials: {refusal}");
                         f.credentials_problem = Some(format!("STS refused the credentials from {source}: {refusal}"));

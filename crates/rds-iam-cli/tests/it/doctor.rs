@@ -16,6 +16,10 @@ const DENIED: &str = "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenie
     arn:aws:iam::123456789012:user/ann is not authorized to perform: rds:DescribeDBInstances</Message></Error>\
     </ErrorResponse>";
 
+const EXPIRED_SIGNATURE: &str = "<ErrorResponse><Error><Type>Sender</Type><Code>SignatureDoesNotMatch</Code>\
+    <Message>Signature expired: 20261128T120000Z is now earlier than 20261128T120500Z</Message></Error>\
+    </ErrorResponse>";
+
 /// `Sun, 06 Nov 1994 08:49:37 GMT` for `at`.
 fn http_date(at: SystemTime) -> String {
     let at = time::OffsetDateTime::from(at);
@@ -108,6 +112,20 @@ fn clock_skew_denied_api_and_closed_port() {
         "{needed}"
     );
     assert!(!stdout(&out).contains(SECRET));
+
+    // STS refusing a signature from a skewed clock: the clock is blamed, not the credentials.
+    let skewed = http_date(ten_minutes_ago);
+    let refusing = FakeHttpServer::start(move |_| {
+        Reply::text(403, EXPIRED_SIGNATURE)
+            .with_header("date", &skewed)
+            .with_header("content-type", "text/xml")
+    });
+    let refusing_url = refusing.url();
+    let mut skewed_vars = vars;
+    skewed_vars[2].1 = refusing_url.as_str();
+    let report: Value = serde_json::from_str(&stdout(&rds_iam(h.path(), &args, &skewed_vars))).unwrap();
+    assert_eq!(status(&report, "credentials").0, "warn", "{report:#}");
+    assert_eq!(status(&report, "clock").0, "fail", "{report:#}");
 
     // --offline: no request at all, and the API checks say why they were skipped.
     aws.clear();
