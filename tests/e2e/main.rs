@@ -6,6 +6,7 @@ mod admin_create_user;
 mod awscli;
 mod botocore_tokens;
 mod credentials_botocore;
+mod leak_audit;
 mod mariadb_connect;
 mod mariadb_token;
 mod tidy;
