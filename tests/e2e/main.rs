@@ -7,6 +7,7 @@ mod awscli;
 mod botocore_tokens;
 mod credentials_botocore;
 mod doctor;
+mod leak_audit;
 mod mariadb_connect;
 mod mariadb_token;
 mod tidy;

@@ -187,17 +187,52 @@ pub struct Received {
     pub size: usize,
     /// The `Content-Type` header, when the bytes came over HTTP.
     pub content_type: Option<String>,
-    /// The first bytes, printable (control characters escaped), at most 60 characters.
+    /// The first bytes, printable (control characters escaped), at most 60 characters, with every run of 16 or
+    /// more base64 characters shown as `…` (see [`Received::of`]).
     pub start: String,
 }
 
+/// How many characters of what was received a message shows.
+const SHOWN: usize = 60;
+/// A run of this many base64 characters (`A-Z a-z 0-9 + / =`) is hidden: it may be a key, a token or a password.
+const HIDDEN_RUN: usize = 16;
+
 impl Received {
+    /// What `bytes` are, for a message. The start is shown because it tells an HTML error page or a proxy's login
+    /// page from a bundle; but the file may be the wrong one — a credentials file, a token file — so long base64
+    /// runs (secret keys, session and bearer tokens, JWTs) are replaced by `…`, even where they cross the cut.
     pub(crate) fn of(bytes: &[u8]) -> Received {
-        let text = String::from_utf8_lossy(&bytes[..bytes.len().min(60)]).into_owned();
+        let read = bytes.len().min(4 * SHOWN);
+        let text = String::from_utf8_lossy(&bytes[..read]);
+        let mut masked = String::new();
+        let mut run = String::new();
+        let flush = |run: &mut String, masked: &mut String, hide: bool| {
+            if hide || run.chars().count() >= HIDDEN_RUN {
+                masked.push('…');
+            } else {
+                masked.push_str(run);
+            }
+            run.clear();
+        };
+        for c in text.chars() {
+            if c.is_ascii_alphanumeric() || "+/=".contains(c) {
+                run.push(c);
+            } else {
+                if !run.is_empty() {
+                    flush(&mut run, &mut masked, false);
+                }
+                masked.push(c);
+            }
+        }
+        if !run.is_empty() {
+            // A run that reaches the end of what was read may go on beyond it.
+            flush(&mut run, &mut masked, read < bytes.len());
+        }
+        let start: String = masked.chars().take(SHOWN).collect();
         Received {
             size: bytes.len(),
             content_type: None,
-            start: text.escape_debug().to_string(),
+            start: start.escape_debug().to_string(),
         }
     }
 }
@@ -647,6 +682,24 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn received_shows_the_start_but_no_secret() {
+        let html = Received::of(b"<!DOCTYPE html>\n<html><head><title>403 Forbidden</title>");
+        assert_eq!(html.start, r"<!DOCTYPE html>\n<html><head><title>403 Forbidden</title>");
+        // A credentials file or a token file given as a bundle: the secret key and the token are not shown.
+        let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+        let credentials = Received::of(format!("[default]\naws_secret_access_key = {secret}\n").as_bytes());
+        assert_eq!(credentials.start, r"[default]\naws_secret_access_key = …\n");
+        let jwt =
+            Received::of(b"eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6YXBwIn0.c2lnbmF0dXJlX2J5dGVz");
+        assert_eq!(jwt.start, "….….…");
+        // Short words stay; a run cut off at the end of what is shown is hidden all the same.
+        let long = format!("{}{}", "a ".repeat(25), "Q".repeat(500));
+        let start = Received::of(long.as_bytes()).start;
+        assert!(!start.contains('Q') && start.ends_with('…'), "{start}");
+        assert_eq!(Received::of(b"short").start, "short");
+    }
 
     #[test]
     fn regions_in_subjects() {

@@ -50,6 +50,7 @@ pub struct MariaDbOptions {
     region: String,
     access_key_id: String,
     secret_access_key: String,
+    session_token: Option<String>,
     certificate_names: Option<Vec<String>>,
 }
 
@@ -64,6 +65,7 @@ impl MariaDbOptions {
             region: "us-east-1".to_owned(),
             access_key_id: TEST_ACCESS_KEY_ID.to_owned(),
             secret_access_key: TEST_SECRET_ACCESS_KEY.to_owned(),
+            session_token: None,
             certificate_names: None,
         }
     }
@@ -102,6 +104,13 @@ impl MariaDbOptions {
     ) -> MariaDbOptions {
         self.access_key_id = access_key_id.into();
         self.secret_access_key = secret_access_key.into();
+        self
+    }
+
+    /// Temporary credentials: tokens must carry this session token (`X-Amz-Security-Token`); without it, a token
+    /// that carries one is refused.
+    pub fn session_token(mut self, session_token: impl Into<String>) -> MariaDbOptions {
+        self.session_token = Some(session_token.into());
         self
     }
 }
@@ -470,7 +479,7 @@ impl MariaDb {
         dir: tempfile::TempDir,
     ) -> Result<MariaDb, String> {
         let root = dir.path().to_path_buf();
-        let expectation = Expectation::new(
+        let mut expectation = Expectation::new(
             options.signing_host,
             options.signing_port.unwrap_or(port),
             "",
@@ -478,6 +487,9 @@ impl MariaDb {
             options.access_key_id,
             options.secret_access_key,
         );
+        if let Some(session_token) = options.session_token {
+            expectation = expectation.with_session_token(session_token);
+        }
         let config = root.join("pam-check.conf");
         OpenOptions::new()
             .create_new(true)
