@@ -280,6 +280,13 @@ fn cases(bed: &Bed) -> Vec<Case> {
     );
     cases.push(Case::new(Env, &offline).quiet().expect("put-role-policy"));
 
+    // `doctor`: every check with temporary credentials (STS GetCallerIdentity, the RDS API, a TLS login), and a
+    // refused login with its causes.
+    let doctor = format!("{} --db-instance {INSTANCE}", connect("doctor"));
+    cases.push(Case::new(Imds, &doctor).expect("logged in as"));
+    cases.push(Case::new(Ecs, &format!("{doctor} --output json")).fails("\"causes\""));
+    cases.push(Case::new(Process, &format!("{doctor} --offline")).fails("Likely causes"));
+
     // `create-user`: print; run as the master user with the password from the environment (MariaDB has no
     // AWSAuthenticationPlugin, so the statement fails after the login); a wrong password is refused.
     let print = Case::new(Env, "create-user --username app --grant").arg("SELECT ON shop.*");

@@ -51,6 +51,9 @@ impl FakeSts {
 fn answer(request: &Recorded) -> Reply {
     let form = crate::http::form_pairs(&request.body);
     let get = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    if get("Action") == Some("GetCallerIdentity") {
+        return caller_identity(request);
+    }
     let (Some(action), Some(role_arn)) = (get("Action"), get("RoleArn")) else {
         return sts_error(400, "MissingParameter", "Action and RoleArn are required");
     };
@@ -87,6 +90,28 @@ fn answer(request: &Recorded) -> Reply {
          <Arn>arn:aws:sts::123456789012:assumed-role/fake/session</Arn></AssumedRoleUser>\
          </{action}Result><ResponseMetadata><RequestId>00000000-0000-0000-0000-000000000000</RequestId>\
          </ResponseMetadata></{action}Response>"
+    );
+    Reply::text(200, body).with_header("Content-Type", "text/xml")
+}
+
+/// `GetCallerIdentity`: a user for a long-term key (`AKIA…`), an assumed role otherwise, named after the key.
+fn caller_identity(request: &Recorded) -> Reply {
+    let Some(key) = request.header("authorization").and_then(signing_key) else {
+        return sts_error(
+            403,
+            "MissingAuthenticationToken",
+            "Request is missing Authentication Token",
+        );
+    };
+    let arn = if key.starts_with("AKIA") {
+        format!("arn:aws:iam::123456789012:user/{key}")
+    } else {
+        format!("arn:aws:sts::123456789012:assumed-role/fake/{key}")
+    };
+    let body = format!(
+        "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetCallerIdentityResult>\
+         <Arn>{arn}</Arn><UserId>AIDAFAKE</UserId><Account>123456789012</Account></GetCallerIdentityResult>\
+         </GetCallerIdentityResponse>"
     );
     Reply::text(200, body).with_header("Content-Type", "text/xml")
 }
