@@ -136,7 +136,7 @@ impl IamConnector {
     pub fn token(&self) -> Result<AuthToken, ConnectError> {
         let request = TokenRequest::new(
             self.target.signing_host(),
-            self.target.port(),
+            self.target.signing_port(),
             self.target.user(),
             self.target.required_region()?,
         )?
@@ -221,6 +221,7 @@ impl IamConnector {
             user: self.target.user().to_owned(),
             signing_host: self.target.signing_host().to_owned(),
             port: self.target.port(),
+            signing_port: self.target.signing_port(),
             region: self.target.region().unwrap_or("?").to_owned(),
             dial_host: self.target.host().to_owned(),
             bundle: self.ca_bundle.display().to_string(),

@@ -113,6 +113,7 @@ pub(crate) struct Context {
     pub(crate) user: String,
     pub(crate) signing_host: String,
     pub(crate) port: u16,
+    pub(crate) signing_port: u16,
     pub(crate) region: String,
     pub(crate) dial_host: String,
     pub(crate) bundle: String,
@@ -128,12 +129,14 @@ pub(crate) fn rejection_causes(ctx: &Context) -> Vec<String> {
         ),
         "IAM database authentication is not enabled on the instance or cluster (`rds-iam enable`)".to_owned(),
         format!(
-            "the identity lacks `rds-db:connect` on arn:aws:rds-db:{}:ACCOUNT:dbuser:RESOURCE_ID/{} (`rds-iam policy`)",
-            ctx.region, ctx.user
+            "the identity lacks `rds-db:connect` on arn:{}:rds-db:{}:ACCOUNT:dbuser:RESOURCE_ID/{} (`rds-iam policy`)",
+            rds_iam_token::Partition::from_region(&ctx.region).as_str(),
+            ctx.region,
+            ctx.user
         ),
         format!(
             "the token was signed for the wrong region or host: signed for {}:{} in {} (`rds-iam token inspect`)",
-            ctx.signing_host, ctx.port, ctx.region
+            ctx.signing_host, ctx.signing_port, ctx.region
         ),
         "the token or the credentials that signed it expired, or this machine's clock is off by more than 5 minutes"
             .to_owned(),

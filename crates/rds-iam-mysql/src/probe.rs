@@ -64,6 +64,7 @@ pub fn probe_tls(
         user: String::new(),
         signing_host: server_name.to_owned(),
         port: addr.port(),
+        signing_port: addr.port(),
         region: String::new(),
         dial_host: server_name.to_owned(),
         bundle: ca_bundle.display().to_string(),

@@ -24,6 +24,7 @@ pub struct Target {
     host: String,
     port: u16,
     signing_host: Option<String>,
+    signing_port: Option<u16>,
     user: String,
     database: Option<String>,
     region: Option<String>,
@@ -48,6 +49,7 @@ impl Target {
             host,
             port,
             signing_host: None,
+            signing_port: None,
             user,
             database: None,
             region: None,
@@ -61,6 +63,16 @@ impl Target {
         validate_host(&signing_host)?;
         self.hostname_region = Endpoint::parse(&signing_host).region().map(str::to_owned);
         self.signing_host = Some(signing_host);
+        Ok(self)
+    }
+
+    /// Signs tokens for this port instead of the one dialed: through a tunnel listening on another local port, the
+    /// token must name the DB's own port (usually 3306).
+    pub fn with_signing_port(mut self, signing_port: u16) -> Result<Target, ConnectError> {
+        if signing_port == 0 {
+            return Err(rds_iam_token::Error::InvalidPort.into());
+        }
+        self.signing_port = Some(signing_port);
         Ok(self)
     }
 
@@ -89,6 +101,11 @@ impl Target {
     /// The name the token is signed for.
     pub fn signing_host(&self) -> &str {
         self.signing_host.as_deref().unwrap_or(&self.host)
+    }
+
+    /// The port tokens are signed for: the signing port if set, else the port dialed.
+    pub fn signing_port(&self) -> u16 {
+        self.signing_port.unwrap_or(self.port)
     }
 
     /// The DB user.

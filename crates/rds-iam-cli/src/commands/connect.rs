@@ -41,6 +41,10 @@ pub(crate) struct TargetArgs {
     #[arg(long, value_name = "HOST")]
     pub(crate) signing_host: Option<String>,
 
+    /// Sign the token for this port (the DB's own, usually 3306) when --port is a tunnel's local port.
+    #[arg(long, value_name = "PORT")]
+    pub(crate) signing_port: Option<u16>,
+
     /// PEM file with the CA certificates to trust (default: $RDS_IAM_CA_BUNDLE, else the RDS bundle for the
     /// endpoint's region, downloaded once and cached; see `rds-iam ca`).
     #[arg(long, value_name = "FILE", env = "RDS_IAM_CA_BUNDLE")]
@@ -147,6 +151,9 @@ impl TargetArgs {
         if signing_host != self.hostname {
             target = target.with_signing_host(signing_host)?;
         }
+        if let Some(port) = self.signing_port {
+            target = target.with_signing_port(port)?;
+        }
         if let Some(database) = &self.database {
             target = target.with_database(database);
         }
@@ -201,7 +208,7 @@ pub(crate) fn run(args: ConnectArgs, ctx: &Context) -> anyhow::Result<()> {
             sets.push((columns, rows));
         }
     }
-    print!("{}", render(&sets, args.output));
+    crate::commands::print_out(&render(&sets, args.output))?;
     Ok(())
 }
 

@@ -9,14 +9,14 @@ use std::time::{Duration, Instant, SystemTime};
 
 use clap::Args;
 use mysql::prelude::Queryable;
-use rds_iam_admin::{DbInfo, DbTarget, Policy, RdsAdmin};
+use rds_iam_admin::{DbInfo, DbKind, DbTarget, Policy, RdsAdmin};
 use rds_iam_credentials::{CallerIdentity, Credentials, DefaultChain, ProvideCredentials};
 use rds_iam_mysql::{ConnectError, TlsProbe};
-use rds_iam_token::{Endpoint, Partition, RegionChoice, RegionSource, TokenRequest};
+use rds_iam_token::{Endpoint, EndpointKind, Partition, RegionChoice, RegionSource, TokenRequest};
 use serde::Serialize;
 
 use crate::commands::connect::TargetArgs;
-use crate::commands::{Output, human, rfc3339};
+use crate::commands::{Output, human, print_out, rfc3339};
 use crate::context::Context;
 
 /// AWS refuses SigV4 signatures more than 5 minutes off its clock.
@@ -63,6 +63,8 @@ pub(crate) enum Status {
     Warn,
     Fail,
     Skip,
+    /// Not a verdict: what doctor can determine but not check (the policy the identity needs).
+    Info,
 }
 
 impl Status {
@@ -72,6 +74,7 @@ impl Status {
             Status::Warn => "WARN",
             Status::Fail => "FAIL",
             Status::Skip => "SKIP",
+            Status::Info => "INFO",
         }
     }
 }
@@ -86,12 +89,16 @@ pub(crate) struct Check {
 }
 
 impl Check {
+    /// A check; a summary of several lines (an error listing every place it looked) keeps its first line, the
+    /// others become evidence.
     fn new(name: &'static str, status: Status, summary: impl Into<String>) -> Check {
+        let summary: String = summary.into();
+        let mut lines = summary.lines().map(str::trim_end).filter(|l| !l.trim().is_empty());
         Check {
             name,
             status,
-            summary: summary.into(),
-            evidence: Vec::new(),
+            summary: lines.next().unwrap_or_default().to_owned(),
+            evidence: lines.map(|l| l.trim().to_owned()).collect(),
         }
     }
 
@@ -123,10 +130,12 @@ struct Findings {
     region: Option<RegionChoice>,
     region_wrong: Option<String>,
     region_unconfirmed: bool,
+    region_source: String,
     skew: Option<(Duration, bool)>,
     addr: Option<SocketAddr>,
     tcp_ok: bool,
     tls_ok: bool,
+    tls_name_waived: Option<String>,
     db: Option<DbInfo>,
     db_not_found: bool,
     iam_auth_off: Option<String>,
@@ -168,12 +177,14 @@ pub(crate) fn run(args: DoctorArgs, ctx: &Context) -> anyhow::Result<std::proces
         && db.region == choice.region
     {
         f.region_unconfirmed = false;
-        let check = &mut checks[region_index];
-        check.status = Status::Pass;
-        check.evidence.push(format!(
-            "the RDS API confirms it: {} is in {}",
-            db.identifier, db.region
-        ));
+        checks[region_index] = Check::new(
+            "region",
+            Status::Pass,
+            format!(
+                "{}, from {}; the RDS API confirms {} is there",
+                db.region, f.region_source, db.identifier
+            ),
+        );
     }
     checks.push(check_policy(&args, &mut f));
     let (login, rejected) = check_login(&args, ctx, signing_host.as_deref().ok(), &f);
@@ -190,8 +201,8 @@ pub(crate) fn run(args: DoctorArgs, ctx: &Context) -> anyhow::Result<std::proces
         ok,
     };
     match args.output {
-        Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-        Output::Text => print!("{}", render(&report)),
+        Output::Json => print_out(&format!("{}\n", serde_json::to_string_pretty(&report)?))?,
+        Output::Text => print_out(&render(&report))?,
     }
     Ok(if ok {
         std::process::ExitCode::SUCCESS
@@ -225,7 +236,7 @@ fn check_credentials(
             Err(_) => {
                 status = Status::Fail;
                 f.credentials_problem = Some(format!("the credentials from {source} expired at {}", rfc3339(at)));
-                format!("expired at {}", rfc3339(at))
+                format!("expired at {}: nothing can be signed with them", rfc3339(at))
             }
             Ok(left) if left < TOKEN_LIFETIME => {
                 status = Status::Warn;
@@ -262,7 +273,7 @@ fn check_credentials(
                     Err(refusal) => {
                         f.sts_refused = true;
                         check.status = Status::Fail;
-                        check.summary = format!("STS does not accept these credentials: {refusal}");
+                        check.summary = format!("the credentials from {source} do not work: {refusal}");
                         f.credentials_problem = Some(format!("STS refused the credentials from {source}: {refusal}"));
                     }
                 }
@@ -274,7 +285,10 @@ fn check_credentials(
             }
         }
     };
-    f.credentials = Some(creds);
+    if check.status != Status::Fail || f.sts_refused {
+        // Expired credentials sign nothing that works; refused ones may be the clock's doing (see run).
+        f.credentials = Some(creds);
+    }
     (check, sts)
 }
 
@@ -301,6 +315,7 @@ fn check_region(args: &DoctorArgs, ctx: &Context, signing_host: Option<&str>, f:
         RegionSource::Configured(from) => from.clone(),
         _ => "elsewhere".to_owned(),
     };
+    f.region_source = source.clone();
     let check = match (&choice.hostname_region, Endpoint::parse(signing_host).region()) {
         (Some(hostname_region), _) => {
             let wrong = format!(
@@ -389,8 +404,13 @@ fn check_token(args: &DoctorArgs, ctx: &Context, signing_host: Option<&str>, f: 
             "not signed: no credentials, region or name to sign for",
         );
     };
-    let signed = TokenRequest::new(host, args.target.port, &args.target.username, &choice.region)
-        .and_then(|request| request.sign(creds, ctx.now));
+    let signed = TokenRequest::new(
+        host,
+        args.target.signing_port.unwrap_or(args.target.port),
+        &args.target.username,
+        &choice.region,
+    )
+    .and_then(|request| request.sign(creds, ctx.now));
     let token = match signed {
         Ok(token) => token,
         Err(e) => return Check::new(NAME, Status::Fail, format!("could not sign: {e}")),
@@ -485,15 +505,18 @@ fn check_tls(args: &DoctorArgs, ctx: &Context, signing_host: Option<&str>, f: &m
         Err(e) => return Check::new(NAME, Status::Fail, e.to_string()),
     };
     let mut check = match &probe.verdict {
-        Ok(()) if probe.waived_name_error.is_some() => Check::new(
-            NAME,
-            Status::Warn,
-            format!(
-                "chain verified with {}, but the certificate is not valid for {host} (name check waived by \
-                 --danger-skip-hostname-check)",
-                bundle.display()
-            ),
-        ),
+        Ok(()) if probe.waived_name_error.is_some() => {
+            f.tls_name_waived = Some(host.to_owned());
+            Check::new(
+                NAME,
+                Status::Warn,
+                format!(
+                    "chain verified with {}, but the certificate is not valid for {host} (name check waived by \
+                     --danger-skip-hostname-check)",
+                    bundle.display()
+                ),
+            )
+        }
         Ok(()) => {
             f.tls_ok = true;
             Check::new(
@@ -505,6 +528,12 @@ fn check_tls(args: &DoctorArgs, ctx: &Context, signing_host: Option<&str>, f: &m
                     probe.cipher_suite.as_deref().unwrap_or_default(),
                     bundle.display()
                 ),
+            )
+        }
+        Err(e @ ConnectError::UntrustedCertificate { .. }) if is_proxy(host) => {
+            Check::new(NAME, Status::Fail, e.to_string()).with(
+                "RDS Proxy endpoints present certificates from Amazon Trust Services (Amazon Root CA 1–4), not the RDS \
+                 CA: pass --ca-bundle with the Amazon root CAs (https://www.amazontrust.com/repository/)",
             )
         }
         Err(e) => Check::new(NAME, Status::Fail, e.to_string()),
@@ -599,41 +628,81 @@ fn check_api(args: &DoctorArgs, ctx: &Context, signing_host: Option<&str>, f: &m
         info.account,
         info.region
     );
-    let check = if info.iam_auth_in_effect() {
-        Check::new(
-            NAME,
-            Status::Pass,
-            format!("IAM database authentication is on: {described}"),
-        )
-    } else {
-        let (flag, fix) = match (&info.kind, info.iam_auth_enabled, info.iam_auth_pending) {
-            (_, _, Some(true)) => (
-                "turning on IAM database authentication is pending (it applies in the next maintenance window)",
-                "apply it now with `rds-iam enable … --apply-immediately`",
+    let (status, summary) = match (info.iam_auth_enabled, info.iam_auth_pending) {
+        (true, None) => (Status::Pass, format!("IAM database authentication is on: {described}")),
+        (true, Some(_)) => (
+            Status::Warn,
+            format!(
+                "IAM database authentication is on, but turning it off is pending (it applies in the next maintenance \
+                 window): {described}"
             ),
-            (_, false, _) => (
-                "IAM database authentication is off",
-                "turn it on with `rds-iam enable … --apply-immediately --wait`",
-            ),
-            _ => (
-                "IAM database authentication is not in effect yet",
-                "wait until the DB is `available`",
-            ),
-        };
-        let off = format!("{flag} on {} {}", info.kind.as_str(), info.identifier);
-        f.iam_auth_off = Some(format!("{off}: {fix}"));
-        Check::new(NAME, Status::Fail, format!("{off}; {fix}")).with(described)
+        ),
+        (false, pending) => {
+            let flag = if pending == Some(true) {
+                "turning on IAM database authentication is pending (it applies in the next maintenance window)"
+            } else {
+                "IAM database authentication is off"
+            };
+            let fix = match info.kind {
+                DbKind::Proxy => format!(
+                    "require IAM in the proxy's auth settings: `aws rds modify-db-proxy --db-proxy-name {} --auth \
+                     …,IAMAuth=REQUIRED`",
+                    info.identifier
+                ),
+                DbKind::Instance => format!(
+                    "`rds-iam enable --db-instance {} --apply-immediately --wait`",
+                    info.identifier
+                ),
+                _ => format!(
+                    "`rds-iam enable --db-cluster {} --apply-immediately --wait`",
+                    info.identifier
+                ),
+            };
+            let off = format!("{flag} on {} {}", info.kind.as_str(), info.identifier);
+            f.iam_auth_off = Some(format!("{off}: {fix}"));
+            (Status::Fail, format!("{off}; {fix}"))
+        }
     };
+    let mut check = Check::new(NAME, status, summary);
+    if status == Status::Fail {
+        check = check.with(described);
+    }
+    if info.status != "available" {
+        check = check.with(format!(
+            "status `{}`: IAM logins work while the DB is up, but changes wait until it is `available`",
+            info.status
+        ));
+    }
+    // An explicit --db-instance must be the DB the token is signed for.
+    if let (Some(host), Some(endpoint)) = (signing_host, &info.endpoint)
+        && args.db_instance.is_some()
+        && Endpoint::parse(host).kind() == EndpointKind::Instance
+        && !endpoint.eq_ignore_ascii_case(host)
+    {
+        if check.status == Status::Pass {
+            check.status = Status::Warn;
+        }
+        check.evidence.push(format!(
+            "{} is {endpoint}, but the token is signed for {host}: is --db-instance the right DB?",
+            info.identifier
+        ));
+    }
     let supported = matches!(info.engine.as_str(), "mysql" | "mariadb" | "aurora-mysql" | "MYSQL");
     f.db = Some(info);
     if supported {
         check
     } else {
-        let mut check = check;
         check.status = Status::Fail;
         check.summary = format!("{}; rds-iam logs in to MySQL and MariaDB engines only", check.summary);
         check
     }
+}
+
+fn is_proxy(host: &str) -> bool {
+    matches!(
+        Endpoint::parse(host).kind(),
+        EndpointKind::Proxy | EndpointKind::ProxyEndpoint
+    )
 }
 
 fn is_access_denied(code: &str) -> bool {
@@ -655,7 +724,7 @@ fn check_policy(args: &DoctorArgs, f: &mut Findings) -> Check {
             Ok(policy) => {
                 let arn = policy.resource_arn();
                 f.policy_arn = Some(arn.clone());
-                Check::new(NAME, Status::Pass, format!("{who} needs rds-db:connect on {arn}"))
+                Check::new(NAME, Status::Info, format!("{who} needs rds-db:connect on {arn}"))
                     .with(policy.to_json())
                     .with("IAM cannot be asked whether it is attached; `rds-iam policy` prints it with the command to attach it")
             }
@@ -675,7 +744,7 @@ fn check_policy(args: &DoctorArgs, f: &mut Findings) -> Check {
     f.policy_arn = Some(arn.clone());
     Check::new(
         NAME,
-        Status::Warn,
+        Status::Info,
         format!("{who} needs rds-db:connect on {arn}; the resource id (db-…, cluster-…) is unknown here"),
     )
     .with("`rds-iam describe` shows the resource id; `rds-iam policy` prints the policy")
@@ -700,6 +769,21 @@ fn check_login(args: &DoctorArgs, ctx: &Context, signing_host: Option<&str>, f: 
                 NAME,
                 Status::Skip,
                 "not attempted: the token is only sent over TLS verified with the CA bundle (see tls)",
+            ),
+            false,
+        );
+    }
+    if !host.eq_ignore_ascii_case(&args.target.hostname) && !args.target.danger_skip_hostname_check {
+        return (
+            Check::new(
+                NAME,
+                Status::Fail,
+                format!(
+                    "not attempted: the MySQL driver checks the certificate against the name dialed ({}), which \
+                     cannot match through a tunnel; pass --danger-skip-hostname-check (the tls check verifies the \
+                     certificate against {host})",
+                    args.target.hostname
+                ),
             ),
             false,
         );
@@ -759,6 +843,12 @@ fn rank_causes(args: &DoctorArgs, f: &Findings) -> Vec<String> {
     if let Some(off) = &f.iam_auth_off {
         causes.push(format!("IAM auth: {off}"));
     }
+    if let Some(host) = &f.tls_name_waived {
+        causes.push(format!(
+            "the signing host: the server's certificate is not for {host}, so the token is probably signed for the \
+             wrong name; sign for the DB's endpoint name (--signing-host)"
+        ));
+    }
     if f.db_not_found {
         causes.push("the DB was not found with the RDS API in this region and account (see rds-api)".to_owned());
     }
@@ -766,7 +856,8 @@ fn rank_causes(args: &DoctorArgs, f: &Findings) -> Vec<String> {
     causes.push(format!(
         "the DB user: `{user}` does not exist or was not created for IAM; as the master user check `SELECT user, \
          host, plugin FROM mysql.user WHERE user = '{user}'` (plugin AWSAuthenticationPlugin), and create it with \
-         `rds-iam create-user --username {user} --execute`"
+         `rds-iam create-user --username {user} --execute --hostname {} --master-user MASTER_USER`",
+        args.target.hostname
     ));
     let arn = f
         .policy_arn
@@ -785,12 +876,17 @@ fn rank_causes(args: &DoctorArgs, f: &Findings) -> Vec<String> {
     if f.region_unconfirmed && f.region_wrong.is_none() {
         causes.push("the region could not be confirmed from the hostname: sign for the DB's region (--region)".into());
     }
-    let signing_host = args.target.signing_host.as_deref();
-    if let Some(host) = signing_host
-        && host != args.target.hostname
+    if let Some(port) = args.target.signing_port
+        && port != args.target.port
     {
         causes.push(format!(
-            "the token is signed for {host} (--signing-host): it must be the DB's endpoint name, as RDS knows it"
+            "the token is signed for port {port} (--signing-port): it must be the DB's own port"
+        ));
+    } else if args.target.signing_host.is_some() && args.target.signing_port.is_none() {
+        causes.push(format!(
+            "through a tunnel on another local port, the token must still name the DB's port: --signing-port (it is \
+             signed for {})",
+            args.target.port
         ));
     }
     if f.skew.is_none() {

@@ -21,6 +21,17 @@ pub(crate) enum Output {
     Json,
 }
 
+/// Writes `text` to standard output. A reader that went away (`rds-iam … | head`) is not an error: `print!` would
+/// panic.
+pub(crate) fn print_out(text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
 /// `2019-01-01T00:15:00Z` (whole seconds).
 pub(crate) fn rfc3339(t: SystemTime) -> String {
     let t = time::OffsetDateTime::from(t);

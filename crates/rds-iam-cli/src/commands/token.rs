@@ -86,7 +86,7 @@ pub(crate) fn run(args: TokenArgs, ctx: &Context) -> anyhow::Result<()> {
         return inspect(inspect_args, ctx);
     }
     let token = generate(&args, ctx)?;
-    println!("{token}");
+    crate::commands::print_out(&format!("{token}\n"))?;
     Ok(())
 }
 

@@ -103,7 +103,7 @@ fn clock_skew_denied_api_and_closed_port() {
     assert_eq!(status(&report, "tls").0, "skip");
     assert_eq!(status(&report, "login").0, "skip");
     let (policy, needed) = status(&report, "policy");
-    assert_eq!(policy, "warn");
+    assert_eq!(policy, "info");
     assert!(
         needed.starts_with(
             "arn:aws:iam::123456789012:user/ann needs rds-db:connect on \
