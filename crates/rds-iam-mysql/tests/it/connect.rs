@@ -2,7 +2,7 @@
 
 use mysql::prelude::Queryable;
 use rds_iam_mysql::ConnectError;
-use rds_iam_testkit::Outcome;
+use rds_iam_testkit::{Outcome, RdsLikeOptions, RdsLikeServer};
 
 use super::*;
 
@@ -119,6 +119,8 @@ fn tunnels_need_an_explicit_choice() {
         .unwrap()
         .with_signing_host("localhost")
         .unwrap()
+        .with_signing_port(3306)
+        .unwrap()
         .with_region("us-east-1");
     let clock = Clock::manual(start());
     let connector = IamConnector::new(target, Temporary(start()), &bed.ca).with_clock(clock);
@@ -134,9 +136,41 @@ fn tunnels_need_an_explicit_choice() {
     conn.query_drop("SELECT 1").unwrap();
     let token = rds_iam_token::decode(&bed.server.attempts()[0].password).unwrap();
     assert_eq!(
-        token.host, "localhost",
-        "signed for the signing host, dialed the tunnel"
+        (token.host.as_str(), token.port),
+        ("localhost", 3306),
+        "signed for the signing host and port, dialed the tunnel"
     );
+}
+
+#[test]
+fn the_probe_shows_the_chain_and_checks_the_endpoint_name() {
+    let bed = bed(|o| o);
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], bed.server.port()));
+    let timeout = Duration::from_secs(10);
+    let good = rds_iam_mysql::probe_tls(addr, "localhost", &bed.ca, false, timeout).unwrap();
+    assert!(good.verdict.is_ok(), "{:?}", good.verdict);
+    assert_eq!(good.protocol.as_deref(), Some("TLSv1_3"));
+    assert_eq!(good.chain.len(), 2, "leaf and intermediate");
+    // Another endpoint name: refused, unless waived; the chain is shown either way.
+    let other = rds_iam_mysql::probe_tls(addr, "db.example.com", &bed.ca, false, timeout).unwrap();
+    assert!(
+        matches!(other.verdict, Err(ConnectError::HostnameMismatch { .. })),
+        "{:?}",
+        other.verdict
+    );
+    assert_eq!(other.chain.len(), 2);
+    let waived = rds_iam_mysql::probe_tls(addr, "db.example.com", &bed.ca, true, timeout).unwrap();
+    assert!(
+        waived.verdict.is_ok() && waived.waived_name_error.is_some(),
+        "{waived:?}"
+    );
+    // No login was attempted.
+    assert!(bed.server.attempts().is_empty());
+    // A server without TLS: nothing to probe.
+    let plain = RdsLikeServer::start(RdsLikeOptions::without_tls().lax());
+    let plain_addr = std::net::SocketAddr::from(([127, 0, 0, 1], plain.port()));
+    let err = rds_iam_mysql::probe_tls(plain_addr, "localhost", &bed.ca, false, timeout).unwrap_err();
+    assert!(matches!(err, ConnectError::ServerWithoutTls), "{err}");
 }
 
 #[test]
