@@ -49,9 +49,11 @@ enum Command {
     Policy(commands::admin::PolicyArgs),
     /// Print (or run as the master user, over TLS) the SQL that creates a DB user who logs in with IAM.
     CreateUser(commands::admin::CreateUserArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(commands::completions::CompletionsArgs),
 }
 
-/// The whole `rds-iam` command line (for the man pages).
+/// The whole `rds-iam` command line (for the man pages and completion scripts).
 #[doc(hidden)]
 pub fn cli_command() -> clap::Command {
     <Cli as clap::CommandFactory>::command()
@@ -75,6 +77,7 @@ pub fn run() -> ExitCode {
         Command::Enable(args) => done(commands::admin::enable(args, &ctx)),
         Command::Policy(args) => done(commands::admin::policy(args, &ctx)),
         Command::CreateUser(args) => done(commands::admin::create_user(args, &ctx)),
+        Command::Completions(args) => done(commands::completions::run(args)),
     };
     result.unwrap_or_else(|err| {
         eprintln!("error: {err:#}");
