@@ -25,7 +25,7 @@ use rds_iam_token::{Credentials, TokenRequest};
 
 /// Commands that handle no secret at all, run (with every credential in the environment) as given here. A command
 /// belongs here only if it never reads credentials, tokens or passwords.
-const NO_SECRETS: &[&str] = &["help", "help token"];
+const NO_SECRETS: &[&str] = &["help", "help token", "completions bash", "completions zsh"];
 
 /// How long one `rds-iam` run may take before the audit kills it (moto answers slowly on 2 shared cores).
 const RUN_TIMEOUT: Duration = Duration::from_secs(60);

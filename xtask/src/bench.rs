@@ -36,8 +36,7 @@ pub(crate) fn run() -> Result {
         report.push(format!("| {name} | {} | {target} |", fmt_duration(median)));
     }
 
-    exec(cargo().args(["build", "--profile", "dist", "--package", "rds-iam-cli", "--locked"]))?;
-    let ours = target_dir().join("dist/rds-iam");
+    let ours = crate::dist::build()?;
     let aws = python_venv()?.join("bin/aws");
     let args = [
         "--hostname",

@@ -141,7 +141,7 @@ fn token_case(case: &Value) -> std::result::Result<(), String> {
 }
 
 /// `YYYYMMDDTHHMMSSZ` → time.
-fn amz_time(s: &str) -> std::result::Result<SystemTime, String> {
+pub(crate) fn amz_time(s: &str) -> std::result::Result<SystemTime, String> {
     let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
     time::PrimitiveDateTime::parse(s, &format)
         .map(|t| t.assume_utc().into())

@@ -4,12 +4,14 @@
 //! - `cargo xtask ci`: format check, clippy `-D warnings`, every test and doctest (installs the test tools).
 //! - `cargo xtask conformance [DIR]`: the external suites in `../shared/conformance` (or DIR).
 //! - `cargo xtask bench`: criterion benchmarks, whole-process comparison with the AWS CLI, dependency count.
+//! - `cargo xtask dist`: the release binary, smoke-tested, with its man pages and completion scripts.
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a command-line program prints
 
 mod bench;
 mod ci;
 mod conformance;
 mod demo;
+mod dist;
 mod tools;
 
 use std::process::ExitCode;
@@ -21,7 +23,8 @@ commands:
   demo               the main job locally: an RDS-like MariaDB, a real token, a real TLS login (needs root)
   ci                 fmt check, clippy -D warnings, all tests and doctests (sets up botocore/awscli, faketime)
   conformance [DIR]  run the external conformance suites (default DIR: ../shared/conformance)
-  bench              criterion benchmarks, rds-iam vs aws CLI as whole processes, dependency count";
+  bench              criterion benchmarks, rds-iam vs aws CLI as whole processes, dependency count
+  dist               release binary in target/dist/ (smoke-tested; size, build time), man pages, completions";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -30,6 +33,7 @@ fn main() -> ExitCode {
         Some("conformance") => conformance::run(args.get(1).map(String::as_str)),
         Some("bench") => bench::run(),
         Some("demo") => demo::run(),
+        Some("dist") => dist::run(),
         Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
             Ok(())

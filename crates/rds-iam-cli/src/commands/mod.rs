@@ -2,6 +2,7 @@
 
 pub(crate) mod admin;
 pub(crate) mod ca;
+pub(crate) mod completions;
 pub(crate) mod connect;
 pub(crate) mod credentials;
 pub(crate) mod doctor;

@@ -3,6 +3,7 @@
 
 mod admin;
 mod ca;
+mod completions;
 mod credentials;
 mod doctor;
 mod token;
