@@ -99,8 +99,8 @@ pub(crate) fn describe(args: DescribeArgs, ctx: &Context) -> anyhow::Result<()> 
     let client = args.api.client(ctx, args.db.hostname.as_deref())?;
     let info = client.describe(&args.db.target())?;
     match args.output {
-        Output::Json => println!("{}", serde_json::to_string_pretty(&info)?),
-        Output::Text => print!("{}", render(&info)),
+        Output::Json => outln!("{}", serde_json::to_string_pretty(&info)?),
+        Output::Text => out!("{}", render(&info)),
     }
     Ok(())
 }
@@ -205,18 +205,18 @@ pub(crate) fn enable(args: EnableArgs, ctx: &Context) -> anyhow::Result<()> {
         eprintln!();
     }
     match outcome? {
-        Enabled::AlreadyEnabled(info) => println!(
+        Enabled::AlreadyEnabled(info) => outln!(
             "IAM database authentication is already enabled on {} {}: nothing to do",
             info.kind.as_str(),
             info.identifier
         ),
-        Enabled::AlreadyPending(info) => println!(
+        Enabled::AlreadyPending(info) => outln!(
             "enabling IAM database authentication on {} {} is already requested and waits for the next maintenance \
              window (use --apply-immediately to apply it now)",
             info.kind.as_str(),
             info.identifier
         ),
-        Enabled::Requested(info) if info.iam_auth_in_effect() => println!(
+        Enabled::Requested(info) if info.iam_auth_in_effect() => outln!(
             "IAM database authentication is enabled on {} {} and in effect",
             info.kind.as_str(),
             info.identifier
@@ -227,13 +227,13 @@ pub(crate) fn enable(args: EnableArgs, ctx: &Context) -> anyhow::Result<()> {
             } else {
                 "it will be applied in the next maintenance window (or pass --apply-immediately)".to_owned()
             };
-            println!(
+            outln!(
                 "requested IAM database authentication on {} {}: {when}; check with `rds-iam describe`",
                 info.kind.as_str(),
                 info.identifier
             );
         }
-        other => println!(
+        other => outln!(
             "{}: IAM auth enabled = {}",
             other.info().identifier,
             other.info().iam_auth_enabled
@@ -317,11 +317,11 @@ pub(crate) fn policy(args: PolicyArgs, ctx: &Context) -> anyhow::Result<()> {
             )?
         }
     };
-    println!("{}", policy.to_pretty_json());
+    outln!("{}", policy.to_pretty_json());
     if let Some(role) = &args.role_name {
-        println!();
-        println!("# attach it to the role {role}:");
-        println!("{}", policy.put_role_policy_command(role));
+        outln!();
+        outln!("# attach it to the role {role}:");
+        outln!("{}", policy.put_role_policy_command(role));
     }
     Ok(())
 }
@@ -387,9 +387,9 @@ pub(crate) fn create_user(args: CreateUserArgs, ctx: &Context) -> anyhow::Result
         .try_fold(CreateUser::new(&args.username, engine)?, |sql, grant| sql.grant(grant))?;
     if !args.execute {
         if sql.needs_backslash_escapes() {
-            println!("-- the user name has a backslash: run this without the NO_BACKSLASH_ESCAPES SQL mode");
+            outln!("-- the user name has a backslash: run this without the NO_BACKSLASH_ESCAPES SQL mode");
         }
-        print!("{sql}");
+        out!("{sql}");
         return Ok(());
     }
     let (Some(hostname), Some(master_user)) = (&args.hostname, &args.master_user) else {
@@ -416,7 +416,7 @@ pub(crate) fn create_user(args: CreateUserArgs, ctx: &Context) -> anyhow::Result
     };
     let login = MasterLogin::new(hostname, args.port, master_user, password, ca_bundle);
     login.execute(&sql.statements())?;
-    println!(
+    outln!(
         "created {} on {hostname}:{} ({} statement(s)); it logs in with IAM tokens over TLS",
         sql.account(),
         args.port,

@@ -129,9 +129,9 @@ fn fetch(args: FetchArgs, ctx: &Context) -> anyhow::Result<()> {
         Outcome::NotModified => "unchanged (304 Not Modified)",
         _ => "cached",
     };
-    println!("{}", bundle.path.display());
-    println!("{source}: {what}");
-    print_bundle_details(&bundle);
+    outln!("{}", bundle.path.display());
+    outln!("{source}: {what}");
+    print_bundle_details(&bundle)?;
     Ok(())
 }
 
@@ -143,15 +143,16 @@ fn path(args: PathArgs, ctx: &Context) -> anyhow::Result<()> {
     if let Outcome::KeptAfterFailedRefresh(why) = &bundle.outcome {
         eprintln!("warning: using the stored bundle; refreshing it failed: {why}");
     }
-    println!("{}", bundle.path.display());
+    outln!("{}", bundle.path.display());
     Ok(())
 }
 
-fn print_bundle_details(bundle: &Bundle) {
+fn print_bundle_details(bundle: &Bundle) -> std::io::Result<()> {
     if let Some(url) = &bundle.url {
-        println!("from:            {url}");
+        outln!("from:            {url}");
     }
-    print!("{}", bundle.report);
+    out!("{}", bundle.report);
+    Ok(())
 }
 
 fn verify(args: VerifyArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
@@ -179,14 +180,14 @@ fn verify(args: VerifyArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     }
     let result = verify_bundle(&pem, at, &options);
     match args.output {
-        Output::Json => println!("{}", json(&shown, at, &result)),
+        Output::Json => outln!("{}", json(&shown, at, &result)),
         Output::Text => match &result {
             Ok(report) => {
-                println!("{shown}: valid at {}", rfc3339(at));
-                print!("{report}");
+                outln!("{shown}: valid at {}", rfc3339(at));
+                out!("{report}");
             }
             Err(err) => {
-                println!("{shown}: NOT valid at {}", rfc3339(at));
+                outln!("{shown}: NOT valid at {}", rfc3339(at));
                 eprintln!("error: {err}");
             }
         },

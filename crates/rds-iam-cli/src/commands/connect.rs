@@ -42,7 +42,7 @@ pub(crate) struct TargetArgs {
     pub(crate) signing_host: Option<String>,
 
     /// Sign the token for this port (the DB's own, usually 3306) when --port is a tunnel's local port.
-    #[arg(long, value_name = "PORT")]
+    #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
     pub(crate) signing_port: Option<u16>,
 
     /// PEM file with the CA certificates to trust (default: $RDS_IAM_CA_BUNDLE, else the RDS bundle for the

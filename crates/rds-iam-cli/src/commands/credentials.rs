@@ -39,9 +39,9 @@ pub(crate) fn run(args: CredentialsArgs, ctx: &Context) -> anyhow::Result<()> {
         .provide()
         .context("no credentials to show")?;
     match args.format {
-        Format::Text => print!("{}", text(&creds, ctx)),
-        Format::Process => println!("{}", process_json(&creds)),
-        Format::Env | Format::EnvNoExport => print!("{}", env_lines(&creds, args.format == Format::Env)),
+        Format::Text => out!("{}", text(&creds, ctx)),
+        Format::Process => outln!("{}", process_json(&creds)),
+        Format::Env | Format::EnvNoExport => out!("{}", env_lines(&creds, args.format == Format::Env)),
     }
     Ok(())
 }

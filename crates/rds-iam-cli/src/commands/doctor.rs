@@ -25,6 +25,8 @@ const MAX_SKEW: Duration = Duration::from_secs(300);
 const WARN_SKEW: Duration = Duration::from_secs(60);
 /// A token's lifetime.
 const TOKEN_LIFETIME: Duration = Duration::from_secs(900);
+/// MySQL's port, and RDS's default.
+const DEFAULT_PORT: u16 = 3306;
 /// Limit for each network step (TCP connect, the TLS probe).
 const NETWORK_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -482,9 +484,16 @@ fn check_tcp(args: &DoctorArgs, f: &mut Findings) -> Check {
             NAME,
             Status::Fail,
             format!(
-                "cannot connect to {addr}: {e}; check the port ({}), the DB's security group (inbound TCP {} from \
-                 here), network ACLs and routes",
-                args.target.port, args.target.port
+                "cannot connect to {addr}: {e}; {}",
+                if args.target.signing_host.is_some() {
+                    format!("is the tunnel running and listening on port {}?", args.target.port)
+                } else {
+                    format!(
+                        "check the port ({}), the DB's security group (inbound TCP {} from here), network ACLs and \
+                         routes",
+                        args.target.port, args.target.port
+                    )
+                }
             ),
         ),
     }
@@ -629,8 +638,8 @@ fn check_api(args: &DoctorArgs, ctx: &Context, signing_host: Option<&str>, f: &m
         info.region
     );
     let (status, summary) = match (info.iam_auth_enabled, info.iam_auth_pending) {
-        (true, None) => (Status::Pass, format!("IAM database authentication is on: {described}")),
-        (true, Some(_)) => (
+        (true, None | Some(true)) => (Status::Pass, format!("IAM database authentication is on: {described}")),
+        (true, Some(false)) => (
             Status::Warn,
             format!(
                 "IAM database authentication is on, but turning it off is pending (it applies in the next maintenance \
@@ -671,6 +680,17 @@ fn check_api(args: &DoctorArgs, ctx: &Context, signing_host: Option<&str>, f: &m
         check = check.with(format!(
             "status `{}`: IAM logins work while the DB is up, but changes wait until it is `available`",
             info.status
+        ));
+    }
+    let signed_port = args.target.signing_port.unwrap_or(args.target.port);
+    if let Some(db_port) = info.port
+        && db_port != signed_port
+    {
+        if check.status == Status::Pass {
+            check.status = Status::Warn;
+        }
+        check.evidence.push(format!(
+            "the DB listens on port {db_port}, but the token is signed for {signed_port} (--signing-port {db_port})"
         ));
     }
     // An explicit --db-instance must be the DB the token is signed for.
@@ -843,6 +863,14 @@ fn rank_causes(args: &DoctorArgs, f: &Findings) -> Vec<String> {
     if let Some(off) = &f.iam_auth_off {
         causes.push(format!("IAM auth: {off}"));
     }
+    if let Some(db_port) = f.db.as_ref().and_then(|db| db.port)
+        && db_port != args.target.signing_port.unwrap_or(args.target.port)
+    {
+        causes.push(format!(
+            "the port: the token is signed for port {}, but the DB listens on {db_port}: pass --signing-port {db_port}",
+            args.target.signing_port.unwrap_or(args.target.port)
+        ));
+    }
     if let Some(host) = &f.tls_name_waived {
         causes.push(format!(
             "the signing host: the server's certificate is not for {host}, so the token is probably signed for the \
@@ -855,9 +883,8 @@ fn rank_causes(args: &DoctorArgs, f: &Findings) -> Vec<String> {
     // The usual causes the checks could not see, most common first.
     causes.push(format!(
         "the DB user: `{user}` does not exist or was not created for IAM; as the master user check `SELECT user, \
-         host, plugin FROM mysql.user WHERE user = '{user}'` (plugin AWSAuthenticationPlugin), and create it with \
-         `rds-iam create-user --username {user} --execute --hostname {} --master-user MASTER_USER`",
-        args.target.hostname
+         host, plugin FROM mysql.user WHERE user = '{user}'` (plugin AWSAuthenticationPlugin), and create it: `rds-iam create-user --username {user}` prints the SQL, \
+         `--execute --hostname ENDPOINT --master-user MASTER_USER` runs it"
     ));
     let arn = f
         .policy_arn
@@ -876,17 +903,12 @@ fn rank_causes(args: &DoctorArgs, f: &Findings) -> Vec<String> {
     if f.region_unconfirmed && f.region_wrong.is_none() {
         causes.push("the region could not be confirmed from the hostname: sign for the DB's region (--region)".into());
     }
-    if let Some(port) = args.target.signing_port
-        && port != args.target.port
-    {
+    let signed_port = args.target.signing_port.unwrap_or(args.target.port);
+    let tunnel = args.target.signing_host.is_some() || args.target.signing_port.is_some();
+    if f.db.as_ref().and_then(|db| db.port).is_none() && tunnel && signed_port != DEFAULT_PORT {
         causes.push(format!(
-            "the token is signed for port {port} (--signing-port): it must be the DB's own port"
-        ));
-    } else if args.target.signing_host.is_some() && args.target.signing_port.is_none() {
-        causes.push(format!(
-            "through a tunnel on another local port, the token must still name the DB's port: --signing-port (it is \
-             signed for {})",
-            args.target.port
+            "the port: the token is signed for port {signed_port}; through a tunnel it must name the DB's own port \
+             (--signing-port, usually {DEFAULT_PORT})"
         ));
     }
     if f.skew.is_none() {
@@ -944,7 +966,7 @@ mod tests {
         doctor: DoctorArgs,
     }
 
-    fn args(extra: &[&str]) -> DoctorArgs {
+    fn args_of(extra: &[&str]) -> DoctorArgs {
         let base = [
             "doctor",
             "--hostname",
@@ -957,7 +979,7 @@ mod tests {
 
     #[test]
     fn causes_put_findings_first_and_drop_what_the_checks_ruled_out() {
-        let args = args(&[]);
+        let args = args_of(&[]);
         // Nothing found: the user first, then the policy; IAM auth, region and clock were not checked.
         let unknown = rank_causes(&args, &Findings::default());
         assert!(unknown[0].starts_with("the DB user: `app`"), "{unknown:?}");
@@ -978,6 +1000,21 @@ mod tests {
             ..Findings::default()
         };
         assert!(!rank_causes(&args, &in_step).iter().any(|c| c.starts_with("clock")));
+
+        // A tunnel on a local port without --signing-port: the port is a cause; with it, not.
+        let tunnel = ["--port", "13306", "--signing-host", "db.c1.eu-west-1.rds.amazonaws.com"];
+        let port_cause = |c: &String| c.starts_with("the port: the token is signed for port 13306");
+        assert!(
+            rank_causes(&args_of(&tunnel), &Findings::default())
+                .iter()
+                .any(port_cause)
+        );
+        let fixed = [&tunnel[..], &["--signing-port", "3306"]].concat();
+        assert!(
+            !rank_causes(&args_of(&fixed), &Findings::default())
+                .iter()
+                .any(|c| c.starts_with("the port"))
+        );
     }
 
     #[test]

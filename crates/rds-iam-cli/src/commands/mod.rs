@@ -1,5 +1,22 @@
 //! One module per `rds-iam` subcommand.
 
+/// `print!` that ends quietly when the reader went away (see [`print_out`]); for functions returning `Result`.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::commands::print_out(&format!($($arg)*))?
+    };
+}
+
+/// `println!` that ends quietly when the reader went away (see [`print_out`]); for functions returning `Result`.
+macro_rules! outln {
+    () => {
+        $crate::commands::print_out("\n")?
+    };
+    ($($arg:tt)*) => {
+        $crate::commands::print_out(&format!("{}\n", format_args!($($arg)*)))?
+    };
+}
+
 pub(crate) mod admin;
 pub(crate) mod ca;
 pub(crate) mod completions;

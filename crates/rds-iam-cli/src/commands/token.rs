@@ -14,7 +14,7 @@ use crate::context::Context;
 const TOKEN_EXAMPLES: &str = "\
 Examples:
   rds-iam token --hostname mydb.abc123.eu-west-1.rds.amazonaws.com --username app
-  rds-iam token --hostname 127.0.0.1 --port 13306 --signing-host mydb.abc123.eu-west-1.rds.amazonaws.com --username app
+  rds-iam token --hostname 127.0.0.1 --port 3306 --signing-host mydb.abc123.eu-west-1.rds.amazonaws.com --username app
   rds-iam token --hostname … --username app | rds-iam token inspect
 
 Credentials: the AWS SDKs' chain — environment, profile (keys, process, SSO, roles, web identity), web identity,
@@ -196,7 +196,7 @@ fn inspect(args: InspectArgs, ctx: &Context) -> anyhow::Result<()> {
                 "expired": expired,
                 "remaining_seconds": decoded.remaining(ctx.now).as_secs(),
             });
-            println!("{}", serde_json::to_string_pretty(&json)?);
+            outln!("{}", serde_json::to_string_pretty(&json)?);
         }
         Output::Text => {
             let endpoint = Endpoint::parse(&decoded.host);
@@ -221,10 +221,10 @@ fn inspect(args: InspectArgs, ctx: &Context) -> anyhow::Result<()> {
                 ("expires at", format!("{} ({status})", rfc3339(expires_at))),
             ];
             for (name, value) in rows {
-                println!("{:<15}{value}", format!("{name}:"));
+                outln!("{:<15}{value}", format!("{name}:"));
             }
             if let Some(host_region) = endpoint.region().filter(|r| *r != decoded.region) {
-                println!(
+                outln!(
                     "warning: signed for {} but the hostname is in {host_region}: RDS will reject it",
                     decoded.region
                 );
