@@ -150,14 +150,11 @@ pub(crate) fn run(args: DoctorArgs, ctx: &Context) -> anyhow::Result<std::proces
     let mut checks = Vec::new();
 
     let signing_host = target.signing_host();
-    let sts = check_credentials(&args, ctx, &mut f);
-    checks.push(sts.0);
-    let (region_check, region_index) = (
-        check_region(&args, ctx, signing_host.as_deref().ok(), &mut f),
-        checks.len(),
-    );
-    checks.push(region_check);
-    checks.push(check_clock(&args, ctx, sts.1.as_ref(), &mut f));
+    let (credentials, sts) = check_credentials(&args, ctx, &mut f);
+    checks.push(credentials);
+    let region_index = checks.len();
+    checks.push(check_region(&args, ctx, signing_host.as_deref().ok(), &mut f));
+    checks.push(check_clock(&args, ctx, sts.as_ref(), &mut f));
     if f.sts_refused
         && let Some((skew, _)) = f.skew
         && skew > MAX_SKEW
