@@ -4,12 +4,14 @@
 //! - `cargo xtask ci`: format check, clippy `-D warnings`, every test and doctest (installs the test tools).
 //! - `cargo xtask conformance [DIR]`: the external suites in `../shared/conformance` (or DIR).
 //! - `cargo xtask bench`: criterion benchmarks, whole-process comparison with the AWS CLI, dependency count.
+//! - `cargo xtask fuzz [TARGET] [--runs N]`: the libFuzzer targets of `fuzz/` (nightly, cargo-fuzz).
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a command-line program prints
 
 mod bench;
 mod ci;
 mod conformance;
 mod demo;
+mod fuzz;
 mod tools;
 
 use std::process::ExitCode;
@@ -21,7 +23,9 @@ commands:
   demo               the main job locally: an RDS-like MariaDB, a real token, a real TLS login (needs root)
   ci                 fmt check, clippy -D warnings, all tests and doctests (sets up botocore/awscli, faketime)
   conformance [DIR]  run the external conformance suites (default DIR: ../shared/conformance)
-  bench              criterion benchmarks, rds-iam vs aws CLI as whole processes, dependency count";
+  bench              criterion benchmarks, rds-iam vs aws CLI as whole processes, dependency count
+  fuzz [TARGET] [--runs N]
+                     the fuzz targets, each N executions (default 1000000; needs nightly and cargo-fuzz)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -30,6 +34,7 @@ fn main() -> ExitCode {
         Some("conformance") => conformance::run(args.get(1).map(String::as_str)),
         Some("bench") => bench::run(),
         Some("demo") => demo::run(),
+        Some("fuzz") => fuzz::run(&args[1..]),
         Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
             Ok(())
