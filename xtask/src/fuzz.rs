@@ -60,9 +60,14 @@ pub(crate) fn run(args: &[String]) -> Result {
                 .to_owned(),
         );
     }
+    // Every target runs even when one fails, so one crash does not hide what the others find.
     let mut outcomes = Vec::new();
+    let mut failures = Vec::new();
     for target in targets {
-        outcomes.push(run_target(target, runs)?);
+        match run_target(target, runs) {
+            Ok(outcome) => outcomes.push(outcome),
+            Err(err) => failures.push(err),
+        }
     }
     println!("| target | executions | wall time (build included) | libFuzzer's last line |");
     println!("|---|---|---|---|");
@@ -75,7 +80,11 @@ pub(crate) fn run(args: &[String]) -> Result {
             o.done
         );
     }
-    Ok(())
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("\n"))
+    }
 }
 
 /// Runs one target on its corpus (`fuzz/corpus/TARGET`, grown by the run, not committed) and its committed seeds
