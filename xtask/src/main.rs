@@ -5,6 +5,7 @@
 //! - `cargo xtask conformance [DIR]`: the external suites in `../shared/conformance` (or DIR).
 //! - `cargo xtask bench`: criterion benchmarks, whole-process comparison with the AWS CLI, dependency count.
 //! - `cargo xtask dist`: the release binary, smoke-tested, with its man pages and completion scripts.
+//! - `cargo xtask fuzz [TARGET] [--runs N]`: the libFuzzer targets of `fuzz/` (nightly, cargo-fuzz).
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a command-line program prints
 
 mod bench;
@@ -12,6 +13,7 @@ mod ci;
 mod conformance;
 mod demo;
 mod dist;
+mod fuzz;
 mod tools;
 
 use std::process::ExitCode;
@@ -24,7 +26,9 @@ commands:
   ci                 fmt check, clippy -D warnings, all tests and doctests (sets up botocore/awscli, faketime)
   conformance [DIR]  run the external conformance suites (default DIR: ../shared/conformance)
   bench              criterion benchmarks, rds-iam vs aws CLI as whole processes, dependency count
-  dist               release binary in target/dist/ (smoke-tested; size, build time), man pages, completions";
+  dist               release binary in target/dist/ (smoke-tested; size, build time), man pages, completions
+  fuzz [TARGET] [--runs N]
+                     the fuzz targets, each N executions (default 1000000; needs nightly and cargo-fuzz)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -34,6 +38,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(),
         Some("demo") => demo::run(),
         Some("dist") => dist::run(),
+        Some("fuzz") => fuzz::run(&args[1..]),
         Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
             Ok(())

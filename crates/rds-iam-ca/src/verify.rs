@@ -662,8 +662,15 @@ fn asn1_time(t: SystemTime) -> ASN1Time {
         Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
         Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
     };
-    // Out-of-range times clamp to the epoch: no certificate in a bundle predates it.
-    ASN1Time::from_timestamp(secs).unwrap_or(ASN1Time::new(time::OffsetDateTime::UNIX_EPOCH))
+    // Out-of-range times clamp to the epoch (no certificate in a bundle predates it) or to the end of year 9999
+    // (none outlives it).
+    ASN1Time::from_timestamp(secs).unwrap_or_else(|_| {
+        ASN1Time::new(if secs < 0 {
+            time::OffsetDateTime::UNIX_EPOCH
+        } else {
+            time::PrimitiveDateTime::MAX.assume_utc()
+        })
+    })
 }
 
 fn system_time(t: ASN1Time) -> SystemTime {
@@ -718,6 +725,17 @@ mod tests {
         assert_eq!(region_in("Amazon RDS Root 2019 CA"), None);
         assert!(!is_region("rds-ca-2019"));
         assert!(!is_region("US-EAST-1"));
+    }
+
+    /// Found with the `ca_bundle` fuzz target's input format: a check time past year 9999 was taken as the epoch
+    /// (every root "not yet valid"), and its `NoValidRoot` message panicked.
+    #[test]
+    fn times_past_year_9999() {
+        let far = UNIX_EPOCH + Duration::from_secs(300_000_000_000);
+        let pem = rds_iam_testkit::RdsLikeCa::root("us-east-1").pem();
+        let err = verify_bundle(pem.as_bytes(), far, &VerifyOptions::default()).unwrap_err();
+        assert!(matches!(err, VerifyError::NoValidRoot { skipped: 1, .. }), "{err}");
+        assert!(asn1_time(far) > asn1_time(UNIX_EPOCH + Duration::from_secs(2_000_000_000)));
     }
 
     #[test]

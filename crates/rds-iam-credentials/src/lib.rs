@@ -9,6 +9,9 @@ mod config;
 mod env;
 mod error;
 mod fs;
+/// The private readers of untrusted input, for the fuzz targets in `fuzz/`.
+#[doc(hidden)]
+pub mod fuzzing;
 #[allow(dead_code)] // used by the HTTP-based sources as they land
 mod http;
 pub mod profile;

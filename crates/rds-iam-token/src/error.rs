@@ -50,6 +50,8 @@ pub enum Error {
         /// The access key id of the expired credentials.
         access_key_id: String,
     },
+    /// The signing time is past the year 9999 (or before the year -9999): a SigV4 date cannot say it.
+    SigningTimeOutOfRange,
     /// aws-sigv4 refused to sign (its message, which never contains secrets).
     Signing(String),
     /// A token could not be decoded.
@@ -92,6 +94,9 @@ impl fmt::Display for Error {
             Error::CredentialsExpired { access_key_id } => write!(
                 f,
                 "the credentials for access key {access_key_id} have expired: refresh them (e.g. `aws sso login`) and try again"
+            ),
+            Error::SigningTimeOutOfRange => f.write_str(
+                "the signing time is past the year 9999, which a SigV4 date cannot express: check the clock",
             ),
             Error::Signing(message) => write!(f, "signing the token failed: {message}"),
             Error::MalformedToken { reason } => write!(f, "not an RDS IAM auth token: {reason}"),

@@ -116,10 +116,14 @@ impl TokenRequest {
     /// Signs a token at `now` with `credentials`.
     ///
     /// The result is byte-identical to botocore's `generate_db_auth_token` for the same inputs. Fails if the
-    /// credentials are incomplete or already expired at `now`.
+    /// credentials are incomplete or already expired at `now`, or if `now` is past the year 9999.
     pub fn sign(&self, credentials: &Credentials, now: SystemTime) -> Result<AuthToken, Error> {
         if credentials.access_key_id().is_empty() || credentials.secret_access_key().expose().is_empty() {
             return Err(Error::IncompleteCredentials);
+        }
+        if !is_calendar_time(now) {
+            // aws-sigv4 formats `X-Amz-Date` with `OffsetDateTime::from`, which panics outside years ±9999.
+            return Err(Error::SigningTimeOutOfRange);
         }
         if credentials.is_expired(now) {
             return Err(Error::CredentialsExpired {
@@ -202,6 +206,15 @@ impl TokenRequest {
         }
         push_param(&mut out, "X-Amz-Signature", &signature);
         Ok(out)
+    }
+}
+
+/// Whether `time` can hold `t` as a date (years -9999 to 9999).
+fn is_calendar_time(t: SystemTime) -> bool {
+    let epoch = time::OffsetDateTime::UNIX_EPOCH;
+    match t.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(after) => time::Duration::try_from(after).is_ok_and(|d| epoch.checked_add(d).is_some()),
+        Err(before) => time::Duration::try_from(before.duration()).is_ok_and(|d| epoch.checked_sub(d).is_some()),
     }
 }
 
@@ -378,6 +391,20 @@ mod tests {
             req.sign(&expired, at(100)),
             Err(Error::CredentialsExpired { .. })
         ));
+    }
+
+    /// Found by the `token_roundtrip` fuzz target: a signing time past the year 9999 panicked in aws-sigv4.
+    #[test]
+    fn refuses_times_past_year_9999() {
+        let req = TokenRequest::new("h", 1, "u", "us-east-1").unwrap();
+        let creds = Credentials::new("AKIA1", "x");
+        assert_eq!(
+            req.sign(&creds, at(3_298_534_883_327)).unwrap_err(),
+            Error::SigningTimeOutOfRange
+        );
+        let last_second = at(253_402_300_799); // 9999-12-31T23:59:59Z
+        let token = req.sign(&creds, last_second).unwrap();
+        assert!(token.expose().contains("X-Amz-Date=99991231T235959Z"));
     }
 
     #[test]

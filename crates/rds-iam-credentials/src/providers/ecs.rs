@@ -170,25 +170,29 @@ impl ProvideCredentials for EcsProvider {
 }
 
 /// The `code` and `message` of an ECS agent / EKS Pod Identity agent error body, else a description of the
-/// body. The authorization token is removed if the endpoint echoed it.
-fn error_detail(body: &[u8], authorization: Option<&Secret<String>>) -> String {
+/// body. The authorization token is removed if the endpoint echoed it: from each piece before it is cut to length
+/// (a token cut in two would no longer be found), and from the result.
+pub(crate) fn error_detail(body: &[u8], authorization: Option<&Secret<String>>) -> String {
+    let redact = |text: &str| match authorization {
+        Some(token) => text.replace(token.expose().as_str(), "<redacted>"),
+        None => text.to_owned(),
+    };
     let json: Option<serde_json::Value> = serde_json::from_slice(body).ok();
     let field = |name: &str| {
         let json = json.as_ref()?;
         let value = json.get(name).or_else(|| json.get(capitalized(name)))?.as_str()?;
-        Some(value.chars().take(200).collect::<String>())
+        Some(redact(value).chars().take(200).collect::<String>())
     };
     let detail = match (field("code"), field("message")) {
         (Some(code), Some(message)) => format!("{code}: {message}"),
         (Some(one), None) | (None, Some(one)) => one,
-        (None, None) => describe_body(body),
-    };
-    match authorization {
-        Some(token) if detail.contains(token.expose().as_str()) => {
-            detail.replace(token.expose().as_str(), "<redacted>")
+        (None, None) => {
+            let text = String::from_utf8_lossy(body);
+            let redacted = redact(&text);
+            describe_body(if redacted == text { body } else { redacted.as_bytes() })
         }
-        _ => detail,
-    }
+    };
+    redact(&detail)
 }
 
 fn capitalized(name: &str) -> String {
@@ -248,5 +252,22 @@ mod tests {
         assert_eq!(error_detail(body, Some(&token)), "AccessDenied: bad token <redacted>");
         assert_eq!(error_detail(br#"{"Message":"m"}"#, None), "m");
         assert_eq!(error_detail(b"oops", None), "4 bytes: \"oops\"");
+    }
+
+    /// Found by the `ecs_json` fuzz target: a token cut by the 60-character preview (or the 200-character message
+    /// limit) was no longer found by the redaction, and its first part was shown.
+    #[test]
+    fn error_details_redact_before_cutting() {
+        let token = Secret::new("tok-".repeat(20));
+        let text = format!("refused: {}", token.expose());
+        assert_eq!(
+            error_detail(text.as_bytes(), Some(&token)),
+            "19 bytes: \"refused: <redacted>\""
+        );
+        let json = format!(r#"{{"message":"{}{}"}}"#, "x".repeat(190), token.expose());
+        assert_eq!(
+            error_detail(json.as_bytes(), Some(&token)),
+            format!("{}<redacted>", "x".repeat(190))
+        );
     }
 }

@@ -2,11 +2,11 @@
 
 #[doc(hidden)]
 pub mod conformance;
-mod ecs;
+pub(crate) mod ecs;
 mod environment;
 mod imds;
-mod metadata;
-mod process;
+pub(crate) mod metadata;
+pub(crate) mod process;
 mod profile;
 mod profile_chain;
 mod sso;

@@ -124,7 +124,7 @@ fn execute(command: &str, timeout: Duration) -> Result<Output, String> {
 }
 
 /// The credentials in a `Version: 1` document. Errors name the problem, never a value.
-fn parse_output(stdout: &[u8], now: SystemTime) -> Result<Credentials, String> {
+pub(crate) fn parse_output(stdout: &[u8], now: SystemTime) -> Result<Credentials, String> {
     let json: Value = serde_json::from_slice(stdout).map_err(|e| {
         format!("something that is not JSON ({e}); it must print {{\"Version\": 1, \"AccessKeyId\": …}}")
     })?;
