@@ -44,3 +44,10 @@ pub trait ProvideCredentials: std::fmt::Debug + Send + Sync {
     /// error means this source is configured but broken, and a chain stops with it.
     fn provide(&self) -> Result<Credentials, CredentialsError>;
 }
+
+/// A shared provider provides: one cache can serve several users (a connector, an RDS client, a check).
+impl<T: ProvideCredentials + ?Sized> ProvideCredentials for std::sync::Arc<T> {
+    fn provide(&self) -> Result<Credentials, CredentialsError> {
+        (**self).provide()
+    }
+}

@@ -2,12 +2,13 @@
 
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use clap::{Args, ValueEnum};
 use mysql::prelude::Queryable;
 use rds_iam_ca::BundleSource;
-use rds_iam_credentials::DefaultChain;
+use rds_iam_credentials::{DefaultChain, ProvideCredentials};
 use rds_iam_mysql::{IamConnector, Target, TlsCheck};
 use rds_iam_token::{Endpoint, EndpointKind, RegionChoice, choose_region};
 use serde_json::{Map, Value as Json};
@@ -98,7 +99,8 @@ impl TargetArgs {
             );
         }
         let ca_bundle = self.ca_bundle(ctx, &signing_host)?;
-        self.connector_with(ctx, &signing_host, &choice.region, ca_bundle)
+        let credentials = Arc::new(DefaultChain::from_config(ctx.provider_config(self.profile.as_deref())));
+        self.connector_with(credentials, &signing_host, &choice.region, ca_bundle)
     }
 
     /// The name tokens are signed for (and the certificate must carry): --signing-host, else --hostname unless it
@@ -139,10 +141,10 @@ impl TargetArgs {
         Ok(bundle.path)
     }
 
-    /// The connector for resolved values.
+    /// The connector for resolved values, signing with `credentials`.
     pub(crate) fn connector_with(
         &self,
-        ctx: &Context,
+        credentials: Arc<dyn ProvideCredentials>,
         signing_host: &str,
         region: &str,
         ca_bundle: PathBuf,
@@ -157,13 +159,12 @@ impl TargetArgs {
         if let Some(database) = &self.database {
             target = target.with_database(database);
         }
-        let credentials = DefaultChain::from_config(ctx.provider_config(self.profile.as_deref()));
         let check = if self.danger_skip_hostname_check {
             TlsCheck::DangerSkipHostname
         } else {
             TlsCheck::Full
         };
-        Ok(IamConnector::new(target, credentials, ca_bundle).with_tls_check(check))
+        Ok(IamConnector::with_shared_credentials(target, credentials, ca_bundle).with_tls_check(check))
     }
 }
 

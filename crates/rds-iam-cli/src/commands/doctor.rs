@@ -5,6 +5,8 @@
 //! (no DNS answer: no TCP, no TLS, no login). The token is only sent over TLS the probe verified.
 
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use clap::Args;
@@ -137,6 +139,8 @@ struct Findings {
     addr: Option<SocketAddr>,
     tcp_ok: bool,
     tls_ok: bool,
+    /// The CA bundle the TLS check used (the login uses the same one).
+    bundle: Option<PathBuf>,
     tls_name_waived: Option<String>,
     db: Option<DbInfo>,
     db_not_found: bool,
@@ -150,7 +154,10 @@ pub(crate) fn run(args: DoctorArgs, ctx: &Context) -> anyhow::Result<std::proces
     let mut checks = Vec::new();
 
     let signing_host = target.signing_host();
-    let (credentials, sts) = check_credentials(&args, ctx, &mut f);
+    // One chain, cached, for every check that signs: a role or a credential_process runs once.
+    let chain: Arc<dyn ProvideCredentials> =
+        Arc::new(DefaultChain::cached(ctx.provider_config(target.profile.as_deref())));
+    let (credentials, sts) = check_credentials(&args, ctx, &chain, &mut f);
     checks.push(credentials);
     let region_index = checks.len();
     checks.push(check_region(&args, ctx, signing_host.as_deref().ok(), &mut f));
@@ -170,7 +177,7 @@ pub(crate) fn run(args: DoctorArgs, ctx: &Context) -> anyhow::Result<std::proces
     checks.push(check_dns(&args, &mut f));
     checks.push(check_tcp(&args, &mut f));
     checks.push(check_tls(&args, ctx, signing_host.as_deref().ok(), &mut f));
-    checks.push(check_api(&args, ctx, signing_host.as_deref().ok(), &mut f));
+    checks.push(check_api(&args, ctx, &chain, signing_host.as_deref().ok(), &mut f));
     if f.region_unconfirmed
         && let (Some(db), Some(choice)) = (&f.db, &f.region)
         && db.region == choice.region
@@ -186,7 +193,7 @@ pub(crate) fn run(args: DoctorArgs, ctx: &Context) -> anyhow::Result<std::proces
         );
     }
     checks.push(check_policy(&args, &mut f));
-    let (login, rejected) = check_login(&args, ctx, signing_host.as_deref().ok(), &f);
+    let (login, rejected) = check_login(&args, chain, signing_host.as_deref().ok(), &f);
     checks.push(login);
     let causes = if rejected { rank_causes(&args, &f) } else { Vec::new() };
 
@@ -215,11 +222,12 @@ pub(crate) fn run(args: DoctorArgs, ctx: &Context) -> anyhow::Result<std::proces
 fn check_credentials(
     args: &DoctorArgs,
     ctx: &Context,
+    chain: &Arc<dyn ProvideCredentials>,
     f: &mut Findings,
 ) -> (Check, Option<rds_iam_credentials::StsCheck>) {
     const NAME: &str = "credentials";
     let config = ctx.provider_config(args.target.profile.as_deref());
-    let creds = match DefaultChain::from_config(config.clone()).provide() {
+    let creds = match chain.provide() {
         Ok(creds) => creds,
         Err(e) => {
             let problem = format!("{e}");
@@ -510,6 +518,7 @@ fn check_tls(args: &DoctorArgs, ctx: &Context, signing_host: Option<&str>, f: &m
         Ok(probe) => probe,
         Err(e) => return Check::new(NAME, Status::Fail, e.to_string()),
     };
+    f.bundle = Some(bundle.clone());
     let mut check = match &probe.verdict {
         Ok(()) if probe.waived_name_error.is_some() => {
             f.tls_name_waived = Some(host.to_owned());
@@ -578,7 +587,13 @@ fn certificate_evidence(probe: &TlsProbe, now: SystemTime) -> Vec<String> {
     lines
 }
 
-fn check_api(args: &DoctorArgs, ctx: &Context, signing_host: Option<&str>, f: &mut Findings) -> Check {
+fn check_api(
+    args: &DoctorArgs,
+    ctx: &Context,
+    chain: &Arc<dyn ProvideCredentials>,
+    signing_host: Option<&str>,
+    f: &mut Findings,
+) -> Check {
     const NAME: &str = "rds-api";
     if args.offline {
         return Check::new(NAME, Status::Skip, "not checked (--offline)");
@@ -603,8 +618,7 @@ fn check_api(args: &DoctorArgs, ctx: &Context, signing_host: Option<&str>, f: &m
     let region = signing_host
         .and_then(|host| Endpoint::parse(host).region().map(str::to_owned))
         .unwrap_or_else(|| choice.region.clone());
-    let credentials = DefaultChain::from_config(ctx.provider_config(args.target.profile.as_deref()));
-    let info = RdsAdmin::new(&region, credentials, &ctx.env).and_then(|admin| admin.describe(&target));
+    let info = RdsAdmin::new(&region, Arc::clone(chain), &ctx.env).and_then(|admin| admin.describe(&target));
     let info = match info {
         Ok(info) => info,
         Err(e) if e.code().is_some_and(is_access_denied) => {
@@ -768,7 +782,12 @@ fn check_policy(args: &DoctorArgs, f: &mut Findings) -> Check {
 }
 
 /// The login, and whether the server refused the token.
-fn check_login(args: &DoctorArgs, ctx: &Context, signing_host: Option<&str>, f: &Findings) -> (Check, bool) {
+fn check_login(
+    args: &DoctorArgs,
+    chain: Arc<dyn ProvideCredentials>,
+    signing_host: Option<&str>,
+    f: &Findings,
+) -> (Check, bool) {
     const NAME: &str = "login";
     let (Some(choice), Some(host), Some(_)) = (&f.region, signing_host, &f.credentials) else {
         return (
@@ -780,7 +799,7 @@ fn check_login(args: &DoctorArgs, ctx: &Context, signing_host: Option<&str>, f: 
             false,
         );
     };
-    if !f.tls_ok {
+    let (true, Some(bundle)) = (f.tls_ok, &f.bundle) else {
         return (
             Check::new(
                 NAME,
@@ -789,7 +808,7 @@ fn check_login(args: &DoctorArgs, ctx: &Context, signing_host: Option<&str>, f: 
             ),
             false,
         );
-    }
+    };
     if !host.eq_ignore_ascii_case(&args.target.hostname) && !args.target.danger_skip_hostname_check {
         return (
             Check::new(
@@ -807,8 +826,7 @@ fn check_login(args: &DoctorArgs, ctx: &Context, signing_host: Option<&str>, f: 
     }
     let connected = args
         .target
-        .ca_bundle(ctx, host)
-        .and_then(|bundle| args.target.connector_with(ctx, host, &choice.region, bundle))
+        .connector_with(chain, host, &choice.region, bundle.clone())
         .map_err(|e| ConnectError::Target(format!("{e:#}")))
         .and_then(|connector| connector.connect());
     let mut conn = match connected {
