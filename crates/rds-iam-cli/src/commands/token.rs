@@ -4,11 +4,11 @@ use std::io::{IsTerminal, Read};
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 use rds_iam_credentials::{DefaultChain, ProvideCredentials, resolve_region};
 use rds_iam_token::{Endpoint, EndpointKind, TokenRequest, choose_region, validate_host};
 
-use crate::commands::{human, rfc3339};
+use crate::commands::{Output, human, rfc3339};
 use crate::context::Context;
 
 const TOKEN_EXAMPLES: &str = "\
@@ -71,14 +71,6 @@ struct InspectArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Output::Text)]
     output: Output,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum Output {
-    /// Aligned `field: value` lines.
-    Text,
-    /// One JSON object.
-    Json,
 }
 
 pub(crate) fn run(args: TokenArgs, ctx: &Context) -> anyhow::Result<()> {
