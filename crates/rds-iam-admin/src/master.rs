@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::OnceLock;
+
 use std::time::Duration;
 
 use mysql::prelude::Queryable;
@@ -62,7 +62,7 @@ impl MasterLogin {
     }
 
     fn connect(&self) -> Result<Conn, Error> {
-        install_crypto_provider();
+        rds_iam_credentials::install_crypto_provider();
         if !self.ca_bundle.is_file() {
             return Err(Error::Sql(format!(
                 "the CA bundle {} does not exist: download the RDS bundle with `rds-iam ca fetch` or pass --ca-bundle",
@@ -110,16 +110,6 @@ impl fmt::Debug for MasterLogin {
             .field("ca_bundle", &self.ca_bundle)
             .finish_non_exhaustive()
     }
-}
-
-/// The mysql crate builds its rustls config from the process-wide provider: make it ring, once (a no-op if the
-/// program already installed one).
-fn install_crypto_provider() {
-    static ONCE: OnceLock<()> = OnceLock::new();
-    ONCE.get_or_init(|| {
-        // Err means a provider is already installed: keep the program's choice.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
 }
 
 #[cfg(test)]

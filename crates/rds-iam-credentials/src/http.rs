@@ -127,8 +127,9 @@ impl fmt::Display for HttpError {
 
 impl std::error::Error for HttpError {}
 
-/// Makes ring rustls's process-wide provider, once (a no-op if the program already chose one).
-pub(crate) fn install_crypto_provider() {
+/// Makes ring rustls's process-wide provider, once (a no-op if the program already chose one). reqwest and the
+/// mysql crate build their rustls configs from that provider; every rds-iam crate that opens TLS calls this first.
+pub fn install_crypto_provider() {
     static ONCE: OnceLock<()> = OnceLock::new();
     ONCE.get_or_init(|| {
         // Err means a provider is already installed: keep the program's choice.

@@ -27,7 +27,7 @@ pub use config::ProviderConfig;
 pub use env::Env;
 pub use error::CredentialsError;
 pub use fs::Fs;
-pub use http::{HttpError, HttpSettings};
+pub use http::{HttpError, HttpSettings, install_crypto_provider};
 /// Runners for the metadata-endpoint conformance suites, called by `cargo xtask conformance`.
 #[doc(hidden)]
 pub use providers::conformance as providers_conformance;

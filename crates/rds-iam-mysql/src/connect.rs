@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use mysql::{Conn, Opts, OptsBuilder, SslOpts};
@@ -203,7 +203,7 @@ impl IamConnector {
 
     /// Logs in over TLS with a fresh or cached token.
     pub fn connect(&self) -> Result<Conn, ConnectError> {
-        install_crypto_provider();
+        rds_iam_credentials::install_crypto_provider();
         let token = self.token()?;
         let opts = self.opts_with_token(&token)?;
         tracing::debug!(
@@ -239,14 +239,4 @@ impl fmt::Debug for IamConnector {
             .field("tokens", &self.cache.len())
             .finish_non_exhaustive()
     }
-}
-
-/// The mysql crate builds its rustls config from the process-wide provider: make it ring, once (a no-op if the
-/// program already installed one).
-pub(crate) fn install_crypto_provider() {
-    static ONCE: OnceLock<()> = OnceLock::new();
-    ONCE.get_or_init(|| {
-        // Err means a provider is already installed: keep the program's choice.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
 }

@@ -23,7 +23,6 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, ClientConfig, ClientConnection, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 use crate::ConnectError;
-use crate::connect::install_crypto_provider;
 use crate::error::{Context, tls};
 
 /// What the server showed before any login.
@@ -59,7 +58,7 @@ pub fn probe_tls(
     skip_name: bool,
     timeout: Duration,
 ) -> Result<TlsProbe, ConnectError> {
-    install_crypto_provider();
+    rds_iam_credentials::install_crypto_provider();
     let ctx = Context {
         user: String::new(),
         signing_host: server_name.to_owned(),
