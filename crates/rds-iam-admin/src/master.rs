@@ -2,7 +2,6 @@
 
 use std::fmt;
 use std::path::PathBuf;
-
 use std::time::Duration;
 
 use mysql::prelude::Queryable;

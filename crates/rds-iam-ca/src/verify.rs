@@ -584,13 +584,7 @@ pub fn describe_server_certificate(der: &[u8]) -> Option<ServerCertificate> {
                 .collect()
         })
         .unwrap_or_default();
-    let issuer = cert
-        .issuer()
-        .iter_common_name()
-        .next()
-        .and_then(|cn| cn.as_str().ok())
-        .map(str::to_owned)
-        .unwrap_or_else(|| cert.issuer().to_string());
+    let issuer = name_of(cert.issuer());
     Some(ServerCertificate {
         subject: common_name(&cert),
         issuer,
@@ -611,12 +605,16 @@ fn pem_error(e: &x509_parser::error::PEMError) -> String {
 }
 
 fn common_name(cert: &X509Certificate<'_>) -> String {
-    cert.subject()
-        .iter_common_name()
+    name_of(cert.subject())
+}
+
+/// A distinguished name's common name, or the whole name if it has none.
+fn name_of(name: &x509_parser::x509::X509Name<'_>) -> String {
+    name.iter_common_name()
         .next()
         .and_then(|cn| cn.as_str().ok())
         .map(str::to_owned)
-        .unwrap_or_else(|| cert.subject().to_string())
+        .unwrap_or_else(|| name.to_string())
 }
 
 fn key_type(cert: &X509Certificate<'_>) -> KeyType {
