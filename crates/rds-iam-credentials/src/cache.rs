@@ -2,12 +2,16 @@
 
 use std::fmt;
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use crate::{Clock, Credentials, CredentialsError, ProvideCredentials};
 
 /// How long before expiry credentials are refreshed, unless set with [`CachingProvider::with_refresh_ahead`].
 pub const DEFAULT_REFRESH_AHEAD: Duration = Duration::from_secs(5 * 60);
+
+/// After a refresh that failed, or that returned credentials already due for refresh (IMDS hands out the same
+/// credentials until it rotates them), the next attempt waits this long while the current ones stay valid.
+pub const REFRESH_RETRY_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Wraps a provider and caches what it returns.
 ///
@@ -16,7 +20,8 @@ pub const DEFAULT_REFRESH_AHEAD: Duration = Duration::from_secs(5 * 60);
 /// - One fetch at a time (single-flight): threads that need credentials while none are usable wait for the one
 ///   fetch; threads that arrive while a refresh of still-valid credentials runs get the current ones at once.
 /// - If a refresh fails while the current credentials are still valid, they are kept (with a warning in the log)
-///   and the next call tries again.
+///   and a call [`REFRESH_RETRY_INTERVAL`] later tries again; likewise when the source answers with credentials
+///   that are themselves due for refresh, so a source that has nothing newer yet is not asked on every call.
 ///
 /// ```
 /// use rds_iam_credentials::{CachingProvider, Clock, Credentials, CredentialsError, ProvideCredentials};
@@ -36,8 +41,15 @@ pub struct CachingProvider {
     inner: Box<dyn ProvideCredentials>,
     clock: Clock,
     refresh_ahead: Duration,
-    current: Mutex<Option<Credentials>>,
+    current: Mutex<Option<Cached>>,
     fetching: Mutex<()>,
+}
+
+/// Credentials and when to try to refresh them (`None`: never, they don't expire).
+#[derive(Debug)]
+struct Cached {
+    credentials: Credentials,
+    refresh_at: Option<SystemTime>,
 }
 
 impl CachingProvider {
@@ -68,21 +80,43 @@ impl CachingProvider {
         let now = self.clock.now();
         let current = lock(&self.current);
         match current.as_ref() {
-            Some(c) if c.expiry().is_none_or(|e| now + self.refresh_ahead < e) => (Some(c.clone()), None),
-            Some(c) if !c.is_expired(now) => (None, Some(c.clone())),
+            Some(c) if c.refresh_at.is_none_or(|r| now < r) => (Some(c.credentials.clone()), None),
+            Some(c) if !c.credentials.is_expired(now) => (None, Some(c.credentials.clone())),
             _ => (None, None),
         }
     }
 
+    /// When to refresh credentials fetched (or kept) at `now`: `refresh_ahead` before they expire, but not sooner
+    /// than [`REFRESH_RETRY_INTERVAL`] from now.
+    fn refresh_at(&self, credentials: &Credentials, now: SystemTime) -> Option<SystemTime> {
+        let expiry = credentials.expiry()?;
+        let due = expiry.checked_sub(self.refresh_ahead).unwrap_or(now);
+        Some(if due > now {
+            due
+        } else {
+            (now + REFRESH_RETRY_INTERVAL).min(expiry)
+        })
+    }
+
     fn fetch(&self, still_valid: Option<Credentials>) -> Result<Credentials, CredentialsError> {
-        match self.inner.provide() {
+        let result = self.inner.provide();
+        let now = self.clock.now();
+        match result {
             Ok(fresh) => {
-                *lock(&self.current) = Some(fresh.clone());
+                let refresh_at = self.refresh_at(&fresh, now);
+                *lock(&self.current) = Some(Cached {
+                    credentials: fresh.clone(),
+                    refresh_at,
+                });
                 Ok(fresh)
             }
             Err(err) => match still_valid {
                 Some(current) => {
                     tracing::warn!(error = %err, "refreshing credentials failed; using the current ones until they expire");
+                    let refresh_at = self.refresh_at(&current, now);
+                    if let Some(cached) = lock(&self.current).as_mut() {
+                        cached.refresh_at = refresh_at;
+                    }
                     Ok(current)
                 }
                 None => Err(err),
@@ -121,7 +155,7 @@ impl fmt::Debug for CachingProvider {
         f.debug_struct("CachingProvider")
             .field("inner", &self.inner)
             .field("refresh_ahead", &self.refresh_ahead)
-            .field("current", &*lock(&self.current))
+            .field("current", &lock(&self.current).as_ref().map(|c| &c.credentials))
             .finish()
     }
 }
@@ -208,6 +242,64 @@ mod tests {
         assert!(err.to_string().contains("broken"), "{err}");
         failing.store(false, Ordering::SeqCst);
         assert_eq!(cache.provide().unwrap().access_key_id(), "ASIA3");
+    }
+
+    #[test]
+    fn failed_refresh_is_retried_after_the_interval() {
+        let (cache, clock, calls, failing) = setup(Duration::ZERO);
+        cache.provide().unwrap();
+        failing.store(true, Ordering::SeqCst);
+        clock.advance(Duration::from_secs(3400));
+        for _ in 0..5 {
+            assert_eq!(cache.provide().unwrap().access_key_id(), "ASIA0");
+        }
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            2,
+            "one failed refresh, then the valid ones without asking"
+        );
+        failing.store(false, Ordering::SeqCst);
+        clock.advance(REFRESH_RETRY_INTERVAL);
+        assert_eq!(cache.provide().unwrap().access_key_id(), "ASIA2");
+    }
+
+    /// Like IMDS before it rotates: the same credentials, with the same expiry, whenever asked.
+    #[derive(Debug)]
+    struct Unchanging {
+        expiry: SystemTime,
+        calls: Arc<AtomicUsize>,
+    }
+
+    impl ProvideCredentials for Unchanging {
+        fn provide(&self) -> Result<Credentials, CredentialsError> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            Ok(Credentials::new("ASIA", "secret").with_expiry(self.expiry))
+        }
+    }
+
+    #[test]
+    fn a_source_with_nothing_newer_is_not_asked_on_every_call() {
+        let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let clock = Clock::manual(start);
+        let calls = Arc::new(AtomicUsize::new(0));
+        let expiry = start + Duration::from_secs(120);
+        let cache = CachingProvider::new(
+            Unchanging {
+                expiry,
+                calls: calls.clone(),
+            },
+            clock.clone(),
+        );
+        for _ in 0..5 {
+            cache.provide().unwrap();
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        clock.advance(REFRESH_RETRY_INTERVAL);
+        cache.provide().unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        clock.set(expiry);
+        cache.provide().unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 3, "expired: fetched at once");
     }
 
     #[test]

@@ -20,7 +20,7 @@ mod region;
 mod sdk;
 mod sts;
 
-pub use cache::{CachingProvider, DEFAULT_REFRESH_AHEAD};
+pub use cache::{CachingProvider, DEFAULT_REFRESH_AHEAD, REFRESH_RETRY_INTERVAL};
 pub use chain::DefaultChain;
 pub use clock::Clock;
 pub use config::ProviderConfig;
