@@ -126,7 +126,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            started.elapsed() < std::time::Duration::from_secs(2),
+            started.elapsed() < std::time::Duration::from_secs(10),
             "took {:?}",
             started.elapsed()
         );

@@ -310,7 +310,7 @@ mod tests {
             .send("GET", &format!("{}/secret?token=abc", hole.url()), &[], None, None)
             .unwrap_err();
         assert!(matches!(err, HttpError::Timeout { .. }), "{err}");
-        assert!(started.elapsed() < Duration::from_secs(2));
+        assert!(started.elapsed() < Duration::from_secs(10));
         assert!(!err.to_string().contains("abc"), "no query string in messages: {err}");
 
         let big = FakeHttpServer::start(|_| Reply::text(200, "x".repeat(5000)));

@@ -212,7 +212,7 @@ fn every_fault_is_an_error_and_the_stored_bundle_stays_byte_for_byte() {
             };
             assert!(expected(&err), "{name}: unexpected error {err:?}");
             assert!(
-                started.elapsed() < Duration::from_secs(3),
+                started.elapsed() < Duration::from_secs(10),
                 "{name}: took {:?}",
                 started.elapsed()
             );

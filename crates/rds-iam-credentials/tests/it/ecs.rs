@@ -164,7 +164,7 @@ fn faults() {
     ecs.set_reply(Reply::Hang);
     let started = Instant::now();
     expect_invalid(provider.provide(), "did not answer within 300ms");
-    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
 }
 
 #[test]
