@@ -2,6 +2,7 @@
 // The crate guide is README.md, included so that its examples run as doctests.
 #![doc = include_str!("../README.md")]
 
+mod amazon;
 mod download;
 mod error;
 mod source;
@@ -9,6 +10,7 @@ mod store;
 mod time_fmt;
 mod verify;
 
+pub use amazon::{AMAZON_TRUST_SERVICES_FILE, amazon_trust_services_pem};
 pub use download::DownloadSettings;
 pub use error::Error;
 pub use source::{BundleSource, RETIRED_BUNDLES, retired_advice, retired_bundle};

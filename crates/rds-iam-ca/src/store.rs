@@ -5,6 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::amazon::{AMAZON_TRUST_SERVICES_FILE, amazon_trust_services_pem};
 use crate::download::{DownloadSettings, Downloaded, Downloader, Validators};
 use crate::verify::{BundleReport, VerifyOptions, hex, verify_bundle};
 use crate::{BundleSource, Error};
@@ -38,6 +39,8 @@ pub enum Outcome {
     Cached,
     /// A refresh failed (download or verification); the last good copy is used. The reason is kept.
     KeptAfterFailedRefresh(String),
+    /// Built into this program (the Amazon Trust Services roots), written out now or already on disk.
+    BuiltIn,
 }
 
 /// How [`BundleStore::refresh`] asks the server.
@@ -202,6 +205,32 @@ impl BundleStore {
                 self.download(source, now, None)
             }
         }
+    }
+
+    /// The Amazon Trust Services roots as a bundle file, for RDS Proxy endpoints (whose certificates chain to
+    /// Amazon Root CA 1–4, not to an RDS CA). Built in, so no network: verified at `now` (region and pins do not
+    /// apply) and written to [`AMAZON_TRUST_SERVICES_FILE`] in the store's folder unless it already holds exactly
+    /// these bytes.
+    pub fn amazon_trust_services(&self, now: SystemTime) -> Result<Bundle, Error> {
+        let pem = amazon_trust_services_pem();
+        let options = VerifyOptions {
+            warn_within: self.verify.warn_within,
+            ..VerifyOptions::default()
+        };
+        let report = verify_bundle(pem.as_bytes(), now, &options).map_err(|e| Error::Rejected {
+            from: "the built-in Amazon Trust Services roots".to_owned(),
+            source: e,
+        })?;
+        let path = self.dir.join(AMAZON_TRUST_SERVICES_FILE);
+        if std::fs::read(&path).ok().as_deref() != Some(pem.as_bytes()) {
+            self.write_atomically(&path, pem.as_bytes())?;
+        }
+        Ok(Bundle {
+            path,
+            report,
+            outcome: Outcome::BuiltIn,
+            url: None,
+        })
     }
 
     /// Asks the server now. Fails if the download or verification fails — the stored copy, if any, is then left

@@ -168,7 +168,11 @@ impl fmt::Display for BundleReport {
         let types: Vec<String> = self.key_types().iter().map(KeyType::to_string).collect();
         writeln!(f, "key types:       {}", types.join(", "))?;
         let regions: Vec<String> = self.regions().into_iter().collect();
-        writeln!(f, "regions ({}):    {}", regions.len(), regions.join(", "))?;
+        if regions.is_empty() {
+            writeln!(f, "regions:         none (no root names an RDS region)")?;
+        } else {
+            writeln!(f, "regions ({}):    {}", regions.len(), regions.join(", "))?;
+        }
         if let Some(first) = self.earliest_expiry() {
             writeln!(f, "earliest expiry: {} ({})", rfc3339(first.not_after), first.subject)?;
         }

@@ -359,3 +359,28 @@ fn default_dir_honours_the_override() {
     let dir = BundleStore::default_dir(|name| (name == "RDS_IAM_CACHE_DIR").then(|| "/srv/cache".to_owned())).unwrap();
     assert_eq!(dir, Path::new("/srv/cache/ca"));
 }
+
+#[test]
+fn the_amazon_roots_are_written_without_a_download() {
+    let server = FakeBundleServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(&server, dir.path());
+
+    let bundle = store.amazon_trust_services(now()).unwrap();
+    assert_eq!(bundle.outcome, Outcome::BuiltIn);
+    assert_eq!(bundle.path, dir.path().join(rds_iam_ca::AMAZON_TRUST_SERVICES_FILE));
+    assert_eq!(bundle.report.roots.len(), 5);
+    let pem = rds_iam_ca::amazon_trust_services_pem();
+    assert_eq!(std::fs::read_to_string(&bundle.path).unwrap(), pem);
+
+    // A damaged copy is replaced; pins and a region set for RDS bundles do not apply to these roots.
+    std::fs::write(&bundle.path, "garbage").unwrap();
+    let pinned = BundleStore::new(dir.path()).with_verify_options(
+        rds_iam_ca::VerifyOptions::default()
+            .with_region("eu-west-1")
+            .with_pin(&"00".repeat(32)),
+    );
+    pinned.amazon_trust_services(now()).unwrap();
+    assert_eq!(std::fs::read_to_string(&bundle.path).unwrap(), pem);
+    assert!(server.requests().is_empty(), "{:?}", server.requests());
+}

@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use clap::{Args, ValueEnum};
 use rds_iam_admin::{Apply, CreateUser, DbInfo, DbTarget, Enabled, Engine, MasterLogin, Policy, RdsAdmin, Wait};
-use rds_iam_ca::BundleSource;
 use rds_iam_credentials::{DefaultChain, Secret};
 use rds_iam_token::{Endpoint, Partition, choose_region};
 
@@ -406,13 +405,7 @@ pub(crate) fn create_user(args: CreateUserArgs, ctx: &Context) -> anyhow::Result
     };
     let ca_bundle = match args.ca_bundle.clone() {
         Some(file) => file,
-        None => {
-            let source = BundleSource::for_endpoint(&Endpoint::parse(hostname));
-            crate::commands::ca::store(ctx)?
-                .get(&source, ctx.now)
-                .context("getting the RDS CA bundle (pass --ca-bundle FILE to use your own)")?
-                .path
-        }
+        None => crate::commands::ca::bundle_for_endpoint(ctx, hostname)?,
     };
     let login = MasterLogin::new(hostname, args.port, master_user, password, ca_bundle);
     login.execute(&sql.statements())?;

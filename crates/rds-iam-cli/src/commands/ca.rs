@@ -1,6 +1,7 @@
-//! `rds-iam ca fetch | verify | path`: the RDS CA bundle — download and cache it, verify a file, show where it is.
+//! `rds-iam ca fetch | verify | path`: the RDS CA bundle — download and cache it, verify a file, show where it is;
+//! and the trust a DB endpoint gets when no `--ca-bundle` is given.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
@@ -9,6 +10,7 @@ use rds_iam_ca::{
     Bundle, BundleReport, BundleSource, BundleStore, DownloadSettings, Outcome, Refresh, VerifyOptions, retired_advice,
     retired_bundle, verify_bundle,
 };
+use rds_iam_token::Endpoint;
 
 use crate::commands::{Output, rfc3339};
 use crate::context::Context;
@@ -22,7 +24,7 @@ Environment:
   RDS_IAM_CA_DOWNLOAD_ROOT  PEM file of extra roots trusted for the download (TLS-inspecting proxy)
 
 The retired rds-ca-2019-root.pem and rds-combined-ca-bundle.pem expired in 2024: use the global or a regional \
-bundle.")]
+bundle. RDS Proxy endpoints present Amazon Trust Services certificates, not RDS CA ones: --proxy.")]
 pub(crate) struct CaArgs {
     #[command(subcommand)]
     command: CaCommand,
@@ -50,14 +52,19 @@ struct Which {
     /// A bundle by file name: global-bundle.pem, eu-west-1-bundle.pem.
     #[arg(long, value_name = "NAME")]
     bundle: Option<String>,
+    /// The Amazon Trust Services roots, which RDS Proxy endpoints' certificates chain to (built in: no download).
+    #[arg(long, conflicts_with_all = ["region", "global", "bundle"])]
+    proxy: bool,
 }
 
 impl Which {
-    fn source(&self) -> anyhow::Result<BundleSource> {
+    /// The RDS bundle chosen; `None` for `--proxy`.
+    fn source(&self) -> anyhow::Result<Option<BundleSource>> {
         Ok(match (&self.region, &self.bundle) {
-            (Some(region), _) => BundleSource::region(region)?,
-            (None, Some(name)) => BundleSource::from_name(name)?,
-            (None, None) => BundleSource::global(),
+            _ if self.proxy => None,
+            (Some(region), _) => Some(BundleSource::region(region)?),
+            (None, Some(name)) => Some(BundleSource::from_name(name)?),
+            (None, None) => Some(BundleSource::global()),
         })
     }
 }
@@ -114,6 +121,30 @@ pub(crate) fn store(ctx: &Context) -> anyhow::Result<BundleStore> {
     Ok(store)
 }
 
+/// How the built-in proxy bundle is named in messages.
+const AMAZON_TRUST_SERVICES: &str = "the Amazon Trust Services roots (RDS Proxy)";
+
+/// What to trust for a DB endpoint when no `--ca-bundle` is given: the Amazon Trust Services roots for an RDS Proxy
+/// endpoint (built in), else the RDS bundle for the endpoint's region (the global one when the name has no
+/// region), downloaded once and then cached.
+pub(crate) fn bundle_for_endpoint(ctx: &Context, host: &str) -> anyhow::Result<PathBuf> {
+    let endpoint = Endpoint::parse(host);
+    let store = store(ctx)?;
+    let bundle = if endpoint.kind().is_proxy() {
+        store.amazon_trust_services(ctx.now)?
+    } else {
+        store
+            .get(&BundleSource::for_endpoint(&endpoint), ctx.now)
+            .context("getting the RDS CA bundle (pass --ca-bundle FILE to use your own)")?
+    };
+    Ok(bundle.path)
+}
+
+/// Whether `file` is the built-in Amazon Trust Services bundle (as written by [`bundle_for_endpoint`]).
+pub(crate) fn is_amazon_trust_services(file: &Path) -> bool {
+    file.file_name() == Some(rds_iam_ca::AMAZON_TRUST_SERVICES_FILE.as_ref())
+}
+
 fn fetch(args: FetchArgs, ctx: &Context) -> anyhow::Result<()> {
     let source = args.which.source()?;
     let mode = if args.force {
@@ -121,25 +152,36 @@ fn fetch(args: FetchArgs, ctx: &Context) -> anyhow::Result<()> {
     } else {
         Refresh::IfModified
     };
-    let bundle = store(ctx)?
-        .refresh(&source, ctx.now, mode)
-        .with_context(|| format!("could not fetch {source}"))?;
+    let store = store(ctx)?;
+    let (bundle, name) = match source {
+        None => (store.amazon_trust_services(ctx.now)?, AMAZON_TRUST_SERVICES.to_owned()),
+        Some(source) => (
+            store
+                .refresh(&source, ctx.now, mode)
+                .with_context(|| format!("could not fetch {source}"))?,
+            source.to_string(),
+        ),
+    };
     let what = match &bundle.outcome {
         Outcome::Downloaded => "downloaded",
         Outcome::NotModified => "unchanged (304 Not Modified)",
+        Outcome::BuiltIn => "built in",
         _ => "cached",
     };
     outln!("{}", bundle.path.display());
-    outln!("{source}: {what}");
+    outln!("{name}: {what}");
     print_bundle_details(&bundle)?;
     Ok(())
 }
 
 fn path(args: PathArgs, ctx: &Context) -> anyhow::Result<()> {
-    let source = args.which.source()?;
-    let bundle = store(ctx)?
-        .get(&source, ctx.now)
-        .with_context(|| format!("no verified copy of {source}"))?;
+    let store = store(ctx)?;
+    let bundle = match args.which.source()? {
+        None => store.amazon_trust_services(ctx.now)?,
+        Some(source) => store
+            .get(&source, ctx.now)
+            .with_context(|| format!("no verified copy of {source}"))?,
+    };
     if let Outcome::KeptAfterFailedRefresh(why) = &bundle.outcome {
         eprintln!("warning: using the stored bundle; refreshing it failed: {why}");
     }

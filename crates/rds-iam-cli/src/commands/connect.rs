@@ -7,7 +7,6 @@ use std::sync::Arc;
 use anyhow::{Context as _, bail};
 use clap::{Args, ValueEnum};
 use mysql::prelude::Queryable;
-use rds_iam_ca::BundleSource;
 use rds_iam_credentials::{DefaultChain, ProvideCredentials};
 use rds_iam_mysql::{IamConnector, Target, TlsCheck};
 use rds_iam_token::{Endpoint, EndpointKind, RegionChoice, choose_region};
@@ -47,11 +46,14 @@ pub(crate) struct TargetArgs {
     pub(crate) signing_port: Option<u16>,
 
     /// PEM file with the CA certificates to trust (default: $RDS_IAM_CA_BUNDLE, else the RDS bundle for the
-    /// endpoint's region, downloaded once and cached; see `rds-iam ca`).
+    /// endpoint's region, downloaded once and cached, or for an RDS Proxy endpoint the built-in Amazon Trust
+    /// Services roots; see `rds-iam ca`).
     #[arg(long, value_name = "FILE", env = "RDS_IAM_CA_BUNDLE")]
     pub(crate) ca_bundle: Option<PathBuf>,
 
-    /// Verify the certificate chain but not its name (for SSH/SSM tunnels you control; logged as a warning).
+    /// Verify the certificate chain but not its name (for SSH/SSM tunnels you control; logged as a warning). The
+    /// MySQL driver also trusts public CAs: check a tunnel once with `rds-iam doctor`, which checks the endpoint's
+    /// name and the bundle alone.
     #[arg(long)]
     pub(crate) danger_skip_hostname_check: bool,
 
@@ -128,17 +130,13 @@ impl TargetArgs {
         ))
     }
 
-    /// --ca-bundle, else the RDS bundle for the endpoint's region (or the global one), downloaded and verified once,
-    /// then reused from the cache and refreshed weekly.
+    /// --ca-bundle, else the Amazon Trust Services roots for a proxy endpoint, else the RDS bundle for the endpoint's
+    /// region (or the global one), downloaded and verified once, then reused from the cache and refreshed weekly.
     pub(crate) fn ca_bundle(&self, ctx: &Context, signing_host: &str) -> anyhow::Result<PathBuf> {
         if let Some(file) = &self.ca_bundle {
             return Ok(file.clone());
         }
-        let source = BundleSource::for_endpoint(&Endpoint::parse(signing_host));
-        let bundle = crate::commands::ca::store(ctx)?
-            .get(&source, ctx.now)
-            .context("getting the RDS CA bundle (pass --ca-bundle FILE to use your own)")?;
-        Ok(bundle.path)
+        crate::commands::ca::bundle_for_endpoint(ctx, signing_host)
     }
 
     /// The connector for resolved values, signing with `credentials`.

@@ -546,10 +546,16 @@ fn check_tls(args: &DoctorArgs, ctx: &Context, signing_host: Option<&str>, f: &m
             )
         }
         Err(e @ ConnectError::UntrustedCertificate { .. }) if is_proxy(host) => {
-            Check::new(NAME, Status::Fail, e.to_string()).with(
+            let hint = if crate::commands::ca::is_amazon_trust_services(&bundle) {
+                "RDS Proxy endpoints present certificates from Amazon Trust Services (Amazon Root CA 1–4), and this \
+                 chain leads to none of them: something between you and the proxy presents its own certificate (a \
+                 TLS-inspecting proxy?)"
+            } else {
                 "RDS Proxy endpoints present certificates from Amazon Trust Services (Amazon Root CA 1–4), not the RDS \
-                 CA: pass --ca-bundle with the Amazon root CAs (https://www.amazontrust.com/repository/)",
-            )
+                 CA: leave out --ca-bundle (and RDS_IAM_CA_BUNDLE) to trust the built-in Amazon roots, or pass \
+                 `--ca-bundle \"$(rds-iam ca path --proxy)\"`"
+            };
+            Check::new(NAME, Status::Fail, e.to_string()).with(hint)
         }
         Err(e) => Check::new(NAME, Status::Fail, e.to_string()),
     };

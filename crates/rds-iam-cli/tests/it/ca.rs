@@ -218,3 +218,51 @@ fn help() {
     let h = home("", "");
     expect_file!["snapshots/ca-help.txt"].assert_eq(&stdout(&rds_iam(h.path(), &["ca", "--help"], &[])));
 }
+
+#[test]
+fn the_proxy_roots_are_built_in() {
+    let h = home("", "");
+    let (server, vars) = server_and_vars(h.path());
+    let stored = h.path().join("cache/ca/amazon-trust-services.pem");
+
+    let out = run(h.path(), &["ca", "fetch", "--proxy"], &vars);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.starts_with(&format!("{}\n", stored.display())), "{text}");
+    assert!(
+        text.contains("the Amazon Trust Services roots (RDS Proxy): built in\n"),
+        "{text}"
+    );
+    assert!(text.contains("valid roots:     5\n"), "{text}");
+    let out = run(h.path(), &["ca", "path", "--proxy"], &vars);
+    assert_eq!(stdout(&out), format!("{}\n", stored.display()));
+    assert!(
+        server.requests().is_empty(),
+        "nothing downloaded: {:?}",
+        server.requests()
+    );
+
+    let out = rds_iam(
+        h.path(),
+        &["ca", "verify", stored.to_str().unwrap(), "--output", "json"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let subjects: Vec<&str> = report["roots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["subject"].as_str().unwrap())
+        .collect();
+    for root in [
+        "Amazon Root CA 1",
+        "Amazon Root CA 4",
+        "Starfield Services Root Certificate Authority - G2",
+    ] {
+        assert!(subjects.iter().any(|s| s.contains(root)), "{root} in {subjects:?}");
+    }
+
+    let out = run(h.path(), &["ca", "path", "--proxy", "--region", "eu-west-1"], &vars);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}

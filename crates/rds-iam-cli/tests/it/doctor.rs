@@ -1,10 +1,12 @@
 //! `rds-iam doctor` without a database: STS and the RDS API answered by a loopback fake (a clock 10 minutes
-//! off, the RDS API refusing with AccessDenied), `--offline`, and a closed port.
+//! off, the RDS API refusing with AccessDenied), `--offline`, and a closed port; and the TLS check of an RDS Proxy
+//! endpoint against the built-in Amazon roots (an RDS-like server on loopback).
 
 use std::net::TcpListener;
+use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use rds_iam_testkit::{FakeHttpServer, Reply};
+use rds_iam_testkit::{FakeBundleServer, FakeHttpServer, RdsLikeOptions, RdsLikeServer, Reply, TestPki};
 use serde_json::Value;
 
 use crate::{KEY, SECRET, home, rds_iam, stdout};
@@ -136,4 +138,84 @@ fn clock_skew_denied_api_and_closed_port() {
     assert_eq!(status(&report, "clock"), ("skip", "not checked (--offline)"));
     assert_eq!(status(&report, "rds-api"), ("skip", "not checked (--offline)"));
     assert!(aws.requests().is_empty(), "{:?}", aws.requests());
+}
+
+/// The evidence lines of check `name`.
+fn evidence(report: &Value, name: &str) -> String {
+    let check = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap();
+    check["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn a_proxy_endpoint_is_checked_against_the_amazon_roots() {
+    const PROXY: &str = "myproxy.proxy-c1a2b3c4d5e6.us-east-1.rds.amazonaws.com";
+    let pki = TestPki::generate(&[PROXY]);
+    let server = RdsLikeServer::start(RdsLikeOptions::from_pki(&pki));
+    // Asked for nothing: a proxy's trust is built in.
+    let bundles = FakeBundleServer::start();
+    let h = home("", "");
+    let cache = h.path().join("cache");
+    let own_bundle = h.path().join("test-root.pem");
+    std::fs::write(&own_bundle, pki.root_pem()).unwrap();
+    let (cache, url, port) = (cache.display().to_string(), bundles.url(), server.port().to_string());
+    let vars = [
+        ("AWS_ACCESS_KEY_ID", KEY),
+        ("AWS_SECRET_ACCESS_KEY", SECRET),
+        ("RDS_IAM_CACHE_DIR", cache.as_str()),
+        ("RDS_IAM_CA_BASE_URL", url.as_str()),
+    ];
+    let mut args = vec![
+        "doctor",
+        "--hostname",
+        "127.0.0.1",
+        "--port",
+        &port,
+        "--signing-host",
+        PROXY,
+        "--username",
+        "app",
+        "--offline",
+        "--output",
+        "json",
+    ];
+
+    // The test server's certificate does not chain to Amazon's roots, as a TLS-inspecting middlebox's would not.
+    let report: Value = serde_json::from_str(&stdout(&rds_iam(h.path(), &args, &vars))).unwrap();
+    let (tls, summary) = status(&report, "tls");
+    assert_eq!(tls, "fail", "{report:#}");
+    assert!(summary.contains("amazon-trust-services.pem"), "{summary}");
+    assert!(evidence(&report, "tls").contains("leads to none of them"), "{report:#}");
+    assert!(bundles.requests().is_empty(), "{:?}", bundles.requests());
+    let written = std::fs::read_to_string(Path::new(&cache).join("ca/amazon-trust-services.pem")).unwrap();
+    assert_eq!(written.matches("BEGIN CERTIFICATE").count(), 5);
+
+    // With a bundle of one's own that lacks Amazon's roots, the advice is to leave it out.
+    let own = own_bundle.display().to_string();
+    let other = TestPki::generate(&[PROXY]);
+    std::fs::write(&own_bundle, other.root_pem()).unwrap();
+    args.extend(["--ca-bundle", &own]);
+    let report: Value = serde_json::from_str(&stdout(&rds_iam(h.path(), &args, &vars))).unwrap();
+    assert_eq!(status(&report, "tls").0, "fail", "{report:#}");
+    assert!(
+        evidence(&report, "tls").contains("rds-iam ca path --proxy"),
+        "{report:#}"
+    );
+
+    // And the right one passes, the name checked against the proxy endpoint.
+    std::fs::write(&own_bundle, pki.root_pem()).unwrap();
+    let report: Value = serde_json::from_str(&stdout(&rds_iam(h.path(), &args, &vars))).unwrap();
+    let (tls, summary) = status(&report, "tls");
+    assert_eq!(tls, "pass", "{report:#}");
+    assert!(summary.contains(&format!("certificate valid for {PROXY}")), "{summary}");
 }
