@@ -1,6 +1,7 @@
 //! [`IamConnector`]: a fresh or cached token, then a TLS-only login with `mysql_clear_password`.
 
 use std::fmt;
+use std::net::ToSocketAddrs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +21,11 @@ pub enum TlsCheck {
     Full,
     /// The chain only, not the name: for tunnels, where the dial host (`127.0.0.1`) can never match the
     /// certificate's RDS name. Safe only over a tunnel you control.
+    ///
+    /// The MySQL driver always trusts Mozilla's public roots besides the bundle (mysql 28 has no switch to leave
+    /// them out), which without a name check would admit any publicly trusted certificate. So each connect first
+    /// runs [`crate::probe_tls`] against the bundle alone (a handshake that sends nothing secret) and refuses a
+    /// chain that does not lead to it; a certificate not valid for the signing host is logged as a warning.
     DangerSkipHostname,
     /// Nothing: any certificate is accepted. Traffic is still encrypted, but anyone in the path can read the token.
     DangerAcceptAnyCertificate,
@@ -204,6 +210,9 @@ impl IamConnector {
     /// Logs in over TLS with a fresh or cached token.
     pub fn connect(&self) -> Result<Conn, ConnectError> {
         rds_iam_credentials::install_crypto_provider();
+        if self.tls_check == TlsCheck::DangerSkipHostname {
+            self.check_chain_against_the_bundle()?;
+        }
         let token = self.token()?;
         let opts = self.opts_with_token(&token)?;
         tracing::debug!(
@@ -214,6 +223,36 @@ impl IamConnector {
             "connecting with an IAM token"
         );
         Conn::new(opts).map_err(|e| classify(e, &self.context()))
+    }
+
+    /// See [`TlsCheck::DangerSkipHostname`]: the chain must lead to the bundle itself, not only to one of the
+    /// driver's built-in public roots.
+    fn check_chain_against_the_bundle(&self) -> Result<(), ConnectError> {
+        let (host, port) = (self.target.host(), self.target.port());
+        let unreachable = |detail: String| ConnectError::Unreachable {
+            host: host.to_owned(),
+            port,
+            detail,
+        };
+        let addr = (host, port)
+            .to_socket_addrs()
+            .map_err(|e| unreachable(e.to_string()))?
+            .next()
+            .ok_or_else(|| unreachable("the name has no address".to_owned()))?;
+        let probe = crate::probe_tls(
+            addr,
+            self.target.signing_host(),
+            &self.ca_bundle,
+            true,
+            self.connect_timeout,
+        )?;
+        if let Some(waived) = &probe.waived_name_error {
+            tracing::warn!(
+                signing_host = self.target.signing_host(),
+                "TLS: the server certificate is not valid for the signing host either (name check waived): {waived}"
+            );
+        }
+        probe.verdict
     }
 
     fn context(&self) -> Context {

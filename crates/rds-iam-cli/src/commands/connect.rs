@@ -51,9 +51,8 @@ pub(crate) struct TargetArgs {
     #[arg(long, value_name = "FILE", env = "RDS_IAM_CA_BUNDLE")]
     pub(crate) ca_bundle: Option<PathBuf>,
 
-    /// Verify the certificate chain but not its name (for SSH/SSM tunnels you control; logged as a warning). The
-    /// MySQL driver also trusts public CAs: check a tunnel once with `rds-iam doctor`, which checks the endpoint's
-    /// name and the bundle alone.
+    /// Verify the certificate chain (against the bundle alone) but not its name: for SSH/SSM tunnels you control;
+    /// logged as a warning. `rds-iam doctor` shows whether the certificate is the endpoint's.
     #[arg(long)]
     pub(crate) danger_skip_hostname_check: bool,
 

@@ -129,10 +129,9 @@ fn tunnels_need_an_explicit_choice() {
         matches!(err, ConnectError::Target(_)) && err.to_string().contains("--danger-skip-hostname-check"),
         "{err}"
     );
-    let mut conn = connector
-        .with_tls_check(rds_iam_mysql::TlsCheck::DangerSkipHostname)
-        .connect()
-        .unwrap();
+    let connector = connector.with_tls_check(rds_iam_mysql::TlsCheck::DangerSkipHostname);
+    let before = bed.server.connections();
+    let mut conn = connector.connect().unwrap();
     conn.query_drop("SELECT 1").unwrap();
     let token = rds_iam_token::decode(&bed.server.attempts()[0].password).unwrap();
     assert_eq!(
@@ -140,6 +139,27 @@ fn tunnels_need_an_explicit_choice() {
         ("localhost", 3306),
         "signed for the signing host and port, dialed the tunnel"
     );
+    assert_eq!(
+        bed.server.connections() - before,
+        2,
+        "the chain checked against the bundle alone (a probe), then the login"
+    );
+
+    // A bundle without the server's root: refused by that check, before the driver connects or anything is sent.
+    let other = TestPki::generate(&["localhost"]);
+    let dir = tempfile::tempdir().unwrap();
+    let other_ca = other.write_to(dir.path()).unwrap().ca;
+    let target = connector.target().clone();
+    let before = bed.server.connections();
+    bed.server.clear();
+    let err = IamConnector::new(target, Temporary(start()), &other_ca)
+        .with_clock(Clock::manual(start()))
+        .with_tls_check(rds_iam_mysql::TlsCheck::DangerSkipHostname)
+        .connect()
+        .unwrap_err();
+    assert!(matches!(err, ConnectError::UntrustedCertificate { .. }), "{err}");
+    assert_eq!(bed.server.connections() - before, 1, "only the probe");
+    assert!(bed.server.attempts().is_empty(), "{:?}", bed.server.attempts());
 }
 
 #[test]
