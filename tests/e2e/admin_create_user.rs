@@ -108,4 +108,26 @@ fn hostile_user_names_are_stored_exactly() {
         wrong.contains("cannot log in") && !wrong.contains("wrong-pw"),
         "{wrong}"
     );
+
+    // Through a tunnel: dial an address the certificate may not name, check the certificate against the endpoint.
+    let through = |endpoint: &str| {
+        MasterLogin::new(
+            "127.0.0.1",
+            server.port(),
+            ADMIN_USER,
+            Secret::new(server.admin_password().to_owned()),
+            server.ca_path(),
+        )
+        .through_tunnel_to(endpoint)
+        .execute(&["SELECT 1".to_owned()])
+    };
+    through("localhost").unwrap_or_else(|e| panic!("through a tunnel to localhost: {e}"));
+    let wrong = through("mydb.c1a2b3c4d5e6.eu-west-1.rds.amazonaws.com")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        wrong.contains("is not mydb.c1a2b3c4d5e6.eu-west-1.rds.amazonaws.com")
+            && wrong.contains("the password was not sent"),
+        "{wrong}"
+    );
 }

@@ -1,6 +1,7 @@
 //! [`MasterLogin`]: run SQL as the DB's master (password) user over verified TLS, to create IAM users.
 
 use std::fmt;
+use std::net::ToSocketAddrs;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -19,6 +20,7 @@ pub struct MasterLogin {
     password: Secret<String>,
     ca_bundle: PathBuf,
     connect_timeout: Duration,
+    tunnel_to: Option<String>,
 }
 
 impl MasterLogin {
@@ -37,7 +39,17 @@ impl MasterLogin {
             password,
             ca_bundle: ca_bundle.into(),
             connect_timeout: Duration::from_secs(10),
+            tunnel_to: None,
         }
+    }
+
+    /// `host:port` is a tunnel (SSH, SSM) to the DB endpoint `endpoint`. The MySQL driver checks the certificate
+    /// against the name it dials, which through a tunnel cannot match; so the certificate is first checked
+    /// against `endpoint` — chain to the bundle alone, and name — with a handshake that sends nothing secret
+    /// ([`rds_iam_mysql::probe_tls`]), and only then does the driver log in, without its own name check.
+    pub fn through_tunnel_to(mut self, endpoint: impl Into<String>) -> MasterLogin {
+        self.tunnel_to = Some(endpoint.into());
+        self
     }
 
     /// How long to wait for the TCP connection (default 10 s).
@@ -68,7 +80,12 @@ impl MasterLogin {
                 self.ca_bundle.display()
             )));
         }
-        let ssl = SslOpts::default().with_root_cert_path(Some(self.ca_bundle.clone()));
+        if let Some(endpoint) = &self.tunnel_to {
+            self.check_the_endpoint_certificate(endpoint)?;
+        }
+        let ssl = SslOpts::default()
+            .with_root_cert_path(Some(self.ca_bundle.clone()))
+            .with_danger_skip_domain_validation(self.tunnel_to.is_some());
         let opts = OptsBuilder::new()
             .ip_or_hostname(Some(self.host.as_str()))
             .tcp_port(self.port)
@@ -99,6 +116,32 @@ impl MasterLogin {
     }
 }
 
+impl MasterLogin {
+    /// Through a tunnel: the server's certificate must chain to the bundle and be valid for `endpoint`.
+    fn check_the_endpoint_certificate(&self, endpoint: &str) -> Result<(), Error> {
+        let failed = |detail: String| {
+            Error::Sql(format!(
+                "the server behind {}:{} could not be checked as {endpoint}: {detail}",
+                self.host, self.port
+            ))
+        };
+        let addr = (self.host.as_str(), self.port)
+            .to_socket_addrs()
+            .map_err(|e| failed(e.to_string()))?
+            .next()
+            .ok_or_else(|| failed("the name has no address".to_owned()))?;
+        let probe = rds_iam_mysql::probe_tls(addr, endpoint, &self.ca_bundle, false, self.connect_timeout)
+            .map_err(|e| failed(e.to_string()))?;
+        probe.verdict.map_err(|e| {
+            Error::Sql(format!(
+                "the server behind {}:{} is not {endpoint}, or not one the CA bundle trusts; the password was not \
+                 sent: {e}",
+                self.host, self.port
+            ))
+        })
+    }
+}
+
 impl fmt::Debug for MasterLogin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MasterLogin")
@@ -107,6 +150,7 @@ impl fmt::Debug for MasterLogin {
             .field("user", &self.user)
             .field("password", &self.password)
             .field("ca_bundle", &self.ca_bundle)
+            .field("tunnel_to", &self.tunnel_to)
             .finish_non_exhaustive()
     }
 }

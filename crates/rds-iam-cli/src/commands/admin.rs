@@ -373,6 +373,11 @@ pub(crate) struct CreateUserArgs {
     /// endpoint's region, downloaded once and cached).
     #[arg(long, value_name = "FILE", env = "RDS_IAM_CA_BUNDLE", requires = "execute")]
     ca_bundle: Option<PathBuf>,
+
+    /// --hostname/--port are a tunnel (SSH, SSM) to this DB endpoint: its certificate is checked against this name
+    /// before the password is sent.
+    #[arg(long, value_name = "ENDPOINT", requires = "execute")]
+    tunnel_to: Option<String>,
 }
 
 pub(crate) fn create_user(args: CreateUserArgs, ctx: &Context) -> anyhow::Result<()> {
@@ -405,9 +410,12 @@ pub(crate) fn create_user(args: CreateUserArgs, ctx: &Context) -> anyhow::Result
     };
     let ca_bundle = match args.ca_bundle.clone() {
         Some(file) => file,
-        None => crate::commands::ca::bundle_for_endpoint(ctx, hostname)?,
+        None => crate::commands::ca::bundle_for_endpoint(ctx, args.tunnel_to.as_deref().unwrap_or(hostname))?,
     };
-    let login = MasterLogin::new(hostname, args.port, master_user, password, ca_bundle);
+    let mut login = MasterLogin::new(hostname, args.port, master_user, password, ca_bundle);
+    if let Some(endpoint) = &args.tunnel_to {
+        login = login.through_tunnel_to(endpoint);
+    }
     login.execute(&sql.statements())?;
     outln!(
         "created {} on {hostname}:{} ({} statement(s)); it logs in with IAM tokens over TLS",
