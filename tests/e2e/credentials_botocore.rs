@@ -119,8 +119,25 @@ fn credentials_match_botocore() {
         FakeImds::credentials_json("ASIAIMDS", "imds/secret", "imds-token", "2099-01-01T00:00:00Z"),
     );
     let imds_url = imds.url();
+    // IAM Identity Center: a portal that accepts the token `aws sso login` cached, valid for two more hours.
+    let portal = rds_iam_testkit::FakeSsoPortal::start("cached-sso-token", "123456789012", "ReadOnly");
+    let portal_url = portal.url();
+    let sso_entry = serde_json::json!({
+        "startUrl": "https://d-abc123.awsapps.com/start",
+        "region": "eu-west-1",
+        "accessToken": "cached-sso-token",
+        "expiresAt": rfc3339_from_now(7200),
+    })
+    .to_string();
+    let sso_role = "sso_account_id = 123456789012\nsso_role_name = ReadOnly\n";
+    let sso_legacy =
+        format!("[profile p]\nsso_start_url = https://d-abc123.awsapps.com/start\nsso_region = eu-west-1\n{sso_role}");
+    let sso_session = format!(
+        "[profile p]\nsso_session = dev\n{sso_role}[sso-session dev]\nsso_start_url = \
+         https://d-abc123.awsapps.com/start\nsso_region = eu-west-1\n"
+    );
 
-    let scenarios = vec![
+    let mut scenarios = vec![
         // Environment variables.
         scenario(
             "env keys",
@@ -488,6 +505,29 @@ fn credentials_match_botocore() {
             Expect::BothFail,
         ),
     ];
+    // `printf %s https://d-abc123.awsapps.com/start | sha1sum` and `printf %s dev | sha1sum`.
+    for (name, config, cache) in [
+        (
+            "SSO, legacy profile",
+            &sso_legacy,
+            ".aws/sso/cache/40a89917e3175433e361b710a9d43528d7f1890a.json",
+        ),
+        (
+            "SSO, sso-session profile",
+            &sso_session,
+            ".aws/sso/cache/34c6fceca75e456f25e7e99531e2425c6c1de443.json",
+        ),
+    ] {
+        scenarios.push(Scenario {
+            profile: Some("p"),
+            ..scenario(
+                name,
+                &[(".aws/config", config), (cache, &sso_entry)],
+                &[("AWS_ENDPOINT_URL_SSO", &portal_url)],
+                Expect::Same,
+            )
+        });
+    }
     assert!(scenarios.len() >= 25, "the issue asks for at least 25 scenarios");
 
     let mut problems = Vec::new();
@@ -525,4 +565,99 @@ fn credentials_match_botocore() {
         scenarios.len(),
         problems.join("\n")
     );
+}
+
+/// `2024-01-02T03:04:05Z` for `now + seconds` (negative: in the past).
+fn rfc3339_from_now(seconds: i64) -> String {
+    let at = time::OffsetDateTime::now_utc() + time::Duration::seconds(seconds);
+    at.replace_nanosecond(0)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
+
+/// An `sso-session` whose cached token expires in ten minutes — inside botocore's 15-minute refresh window — is
+/// refreshed with SSO-OIDC `CreateToken` by both sides alike: the same request, the same role credentials from
+/// the portal (which accepts only the refreshed token), and the same cache file written back.
+#[test]
+fn sso_session_refresh_matches_botocore() {
+    const START_URL: &str = "https://d-abc123.awsapps.com/start";
+    const NEW_TOKEN: &str = "refreshed-access-token";
+    let portal = rds_iam_testkit::FakeSsoPortal::start(NEW_TOKEN, "123456789012", "ReadOnly");
+    let oidc = rds_iam_testkit::FakeHttpServer::start(|_| {
+        rds_iam_testkit::Reply::json(
+            200,
+            format!(
+                r#"{{"accessToken":"{NEW_TOKEN}","expiresIn":28800,"refreshToken":"new-refresh","tokenType":"Bearer"}}"#
+            ),
+        )
+    });
+    let config = format!(
+        "[profile p]\nsso_session = dev\nsso_account_id = 123456789012\nsso_role_name = ReadOnly\n\
+         [sso-session dev]\nsso_start_url = {START_URL}\nsso_region = eu-west-1\n"
+    );
+    let entry = serde_json::json!({
+        "startUrl": START_URL,
+        "region": "eu-west-1",
+        "accessToken": "old-access-token",
+        "expiresAt": rfc3339_from_now(600),
+        "clientId": "client-1",
+        "clientSecret": "client-secret",
+        "registrationExpiresAt": rfc3339_from_now(90 * 86_400),
+        "refreshToken": "old-refresh",
+    });
+    // `printf %s dev | sha1sum`: the cache is keyed by the session name.
+    let cache = ".aws/sso/cache/34c6fceca75e456f25e7e99531e2425c6c1de443.json";
+    let env = vec![
+        ("AWS_ENDPOINT_URL_SSO", portal.url()),
+        ("AWS_ENDPOINT_URL_SSO_OIDC", oidc.url()),
+        ("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:9".to_owned()),
+    ];
+    let mut results = Vec::new();
+    for side in ["botocore", "rds-iam"] {
+        let home = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(home.path().join(".aws/sso/cache")).unwrap();
+        std::fs::write(home.path().join(".aws/config"), &config).unwrap();
+        std::fs::write(home.path().join(cache), entry.to_string()).unwrap();
+        oidc.clear();
+        let creds = match side {
+            "botocore" => botocore(home.path(), &env, Some("p")),
+            _ => ours(home.path(), &env, Some("p")),
+        };
+        let requests = oidc.requests();
+        assert_eq!(requests.len(), 1, "{side}: one CreateToken: {requests:?} ({creds})");
+        let request: Value = serde_json::from_str(&requests[0].body).unwrap();
+        let written: Value = serde_json::from_str(&std::fs::read_to_string(home.path().join(cache)).unwrap()).unwrap();
+        results.push((side, creds, requests[0].path.clone(), request, written));
+    }
+    let (_, their_creds, their_path, their_request, their_cache) = &results[0];
+    let (_, our_creds, our_path, our_request, our_cache) = &results[1];
+    assert!(their_creds.get("error").is_none(), "botocore: {their_creds}");
+    assert!(
+        same_keys(our_creds, their_creds),
+        "rds-iam: {our_creds}\nbotocore: {their_creds}"
+    );
+    assert_eq!((our_path, our_request), (their_path, their_request));
+    // expiresAt is now + expiresIn on each side's own clock: compare it within a minute, the rest exactly.
+    let expiry = |cache: &Value| {
+        time::OffsetDateTime::parse(
+            cache["expiresAt"].as_str().unwrap(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap()
+    };
+    assert!(
+        (expiry(our_cache) - expiry(their_cache)).whole_seconds().abs() < 60,
+        "{our_cache}\n{their_cache}"
+    );
+    let without_expiry = |cache: &Value| {
+        let mut cache = cache.as_object().unwrap().clone();
+        cache.remove("expiresAt");
+        cache
+    };
+    assert_eq!(without_expiry(our_cache), without_expiry(their_cache));
+    assert_eq!(our_cache["accessToken"], NEW_TOKEN);
+    assert_eq!(their_cache["refreshToken"], "new-refresh");
+    assert_eq!(our_path, "/token");
+    assert_eq!(their_request["grantType"], "refresh_token");
 }

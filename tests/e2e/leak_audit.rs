@@ -18,8 +18,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use rds_iam_e2e::{Rng, pam_check_bin, rds_iam_bin, seed_of};
 use rds_iam_testkit::{
-    ADMIN_USER, FakeBundleServer, FakeEcs, FakeImds, FakeSsoPortal, FakeSts, MariaDb, MariaDbOptions, MotoServer,
-    RdsLikeCa, Reply, SsoRoleCredentials,
+    ADMIN_USER, FakeBundleServer, FakeEcs, FakeHttpServer, FakeImds, FakeSsoPortal, FakeSts, MariaDb, MariaDbOptions,
+    MotoServer, RdsLikeCa, Reply, SsoRoleCredentials,
 };
 use rds_iam_token::{Credentials, TokenRequest};
 
@@ -324,6 +324,12 @@ struct Secrets {
     process: Creds,
     sso: Creds,
     sso_token: Planted,
+    /// The SSO token as `aws sso login` cached it, ten minutes from expiry: the first SSO run refreshes it with
+    /// the refresh token and client secret at the fake SSO-OIDC, which answers `sso_token` and a new refresh token.
+    sso_expiring_token: Planted,
+    sso_refresh_token: Planted,
+    sso_client_secret: Planted,
+    sso_new_refresh_token: Planted,
     web_identity_token: Planted,
     ecs: Creds,
     ecs_auth: Planted,
@@ -383,6 +389,10 @@ impl Secrets {
             process: creds(rng, "credential_process", true),
             sso: creds(rng, "SSO role", true),
             sso_token: planted(rng, "SSO access token", "aoa", 200),
+            sso_expiring_token: planted(rng, "expiring SSO access token", "aoa", 200),
+            sso_refresh_token: planted(rng, "SSO refresh token", "aor", 200),
+            sso_client_secret: planted(rng, "SSO client secret", "eyJraWQiOiJrZXktMTU2", 300),
+            sso_new_refresh_token: planted(rng, "new SSO refresh token", "aor", 200),
             web_identity_token: planted(rng, "web identity token", "eyJhbGciOiJSUzI1NiJ9.", 150),
             ecs: creds(rng, "ECS", true),
             ecs_auth: planted(rng, "ECS authorization token", "Bearer-", 30),
@@ -428,6 +438,10 @@ impl Secrets {
     fn all(&self) -> Vec<Planted> {
         let mut all = vec![
             self.sso_token.clone(),
+            self.sso_expiring_token.clone(),
+            self.sso_refresh_token.clone(),
+            self.sso_client_secret.clone(),
+            self.sso_new_refresh_token.clone(),
             self.web_identity_token.clone(),
             self.ecs_auth.clone(),
             self.master_password.clone(),
@@ -526,6 +540,7 @@ struct TestBed {
     moto: MotoServer,
     sts: FakeSts,
     sso: FakeSsoPortal,
+    sso_oidc: FakeHttpServer,
     ecs: FakeEcs,
     imds: FakeImds,
     broken_imds: FakeImds,
@@ -583,6 +598,11 @@ impl TestBed {
         role.secret_access_key = secrets.sso.secret.value.clone();
         role.session_token = secrets.sso.session.clone().unwrap().value;
         sso.set_credentials(role);
+        let refreshed = format!(
+            r#"{{"accessToken": "{}", "expiresIn": 28800, "refreshToken": "{}", "tokenType": "Bearer"}}"#,
+            secrets.sso_token.value, secrets.sso_new_refresh_token.value
+        );
+        let sso_oidc = FakeHttpServer::start(move |_| Reply::json(200, refreshed.clone()));
         let sts = FakeSts::start();
 
         let bundles = FakeBundleServer::start();
@@ -618,12 +638,23 @@ impl TestBed {
                 role = secrets.role_arn,
             ),
         );
+        let ten_minutes = time::OffsetDateTime::now_utc().replace_nanosecond(0).unwrap() + time::Duration::minutes(10);
+        let ten_minutes = ten_minutes
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
         write_file(
             &h.join(".aws/sso/cache").join(SSO_CACHE_FILE),
-            &format!(
-                r#"{{"startUrl": "https://d-leak.awsapps.com/start", "region": "{REGION}", "accessToken": "{}", "expiresAt": "{expiry}"}}"#,
-                secrets.sso_token.value
-            ),
+            &serde_json::json!({
+                "startUrl": "https://d-leak.awsapps.com/start",
+                "region": REGION,
+                "accessToken": secrets.sso_expiring_token.value,
+                "expiresAt": ten_minutes,
+                "clientId": "leak-client",
+                "clientSecret": secrets.sso_client_secret.value,
+                "registrationExpiresAt": expiry,
+                "refreshToken": secrets.sso_refresh_token.value,
+            })
+            .to_string(),
         );
         write_file(&h.join("web-identity-token"), &secrets.web_identity_token.value);
         write_file(&h.join("ecs-token"), &secrets.ecs_auth.value);
@@ -659,6 +690,7 @@ impl TestBed {
             moto,
             sts,
             sso,
+            sso_oidc,
             ecs,
             imds,
             broken_imds,
@@ -720,6 +752,7 @@ impl TestBed {
             ("AWS_ENDPOINT_URL_RDS", self.moto.url()),
             ("AWS_ENDPOINT_URL_STS", self.sts.url()),
             ("AWS_ENDPOINT_URL_SSO", self.sso.url()),
+            ("AWS_ENDPOINT_URL_SSO_OIDC", self.sso_oidc.url()),
             ("RDS_IAM_CACHE_DIR", self.bed.cache_dir.clone()),
             ("RDS_IAM_CA_BASE_URL", self.bundles.url()),
             ("RDS_IAM_CA_DOWNLOAD_ROOT", path(&h.join("download-root.pem"))),
@@ -968,6 +1001,11 @@ fn no_command_leaks_a_secret_under_trace_logging() {
     assert!(!bed.imds.requests().is_empty() && !bed.broken_imds.requests().is_empty());
     assert!(!bed.ecs.requests().is_empty() && !bed.sso.requests().is_empty() && !bed.sts.requests().is_empty());
     assert!(!bed.mariadb.attempts().is_empty());
+    assert_eq!(
+        bed.sso_oidc.requests().len(),
+        1,
+        "the expiring SSO token was refreshed once (traced), then read back from the cache"
+    );
     let problems = audit(&bed.secrets, &bed.bed.token, &runs);
     let slowest = runs.iter().max_by_key(|r| r.took).unwrap();
     eprintln!(

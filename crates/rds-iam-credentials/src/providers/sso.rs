@@ -1,12 +1,13 @@
 //! IAM Identity Center (SSO): the token `aws sso login` cached in `~/.aws/sso/cache/<sha1>.json`, exchanged for
-//! role credentials with the portal's `GetRoleCredentials`.
+//! role credentials with the portal's `GetRoleCredentials`; for `sso-session` profiles the token is refreshed with
+//! SSO-OIDC `CreateToken` shortly before it expires and written back, as the AWS CLI does.
 
 use std::io;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use percent_encoding::utf8_percent_encode;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::http::Http;
 use crate::sts::{configured_endpoint, default_endpoint, parse_rfc3339};
@@ -35,6 +36,9 @@ impl SsoConfig {
             .collect()
     }
 }
+
+/// An `sso-session` token is refreshed when it expires within this long (botocore's window).
+const TOKEN_REFRESH_WINDOW: Duration = Duration::from_secs(15 * 60);
 
 const URL_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
     .remove(b'-')
@@ -113,7 +117,8 @@ pub(crate) fn provide(
         .with_source(source_name))
 }
 
-/// The access token from the cache file, if present and not expired.
+/// The access token from the cache file, if present and not expired; for an `sso-session`, refreshed first when
+/// it expires within [`TOKEN_REFRESH_WINDOW`] and the cache holds a registration to refresh with.
 fn cached_token(config: &ProviderConfig, sso: &SsoConfig, login: &str) -> Result<Secret<String>, String> {
     let path = sso.cache_file(config);
     let what = match &sso.session_name {
@@ -131,25 +136,137 @@ fn cached_token(config: &ProviderConfig, sso: &SsoConfig, login: &str) -> Result
         Err(e) => return Err(format!("could not read the SSO token cache {}: {e}", path.display())),
     };
     let bad = |why: &str| format!("the SSO token cache {} {why}: {login}", path.display());
-    let json: Value = serde_json::from_str(&text).map_err(|_| bad("is not JSON"))?;
-    let token = json
-        .get("accessToken")
-        .and_then(Value::as_str)
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| bad("has no accessToken"))?;
-    let expires_at = json
+    let Ok(Value::Object(mut entry)) = serde_json::from_str::<Value>(&text) else {
+        return Err(bad("is not JSON"));
+    };
+    let token = text_field(&entry, "accessToken").ok_or_else(|| bad("has no accessToken"))?;
+    let token = Secret::new(token.to_owned());
+    let expires_at = entry
         .get("expiresAt")
         .and_then(Value::as_str)
-        .ok_or_else(|| bad("has no expiresAt"))?;
-    // Older AWS CLI versions wrote `2020-06-17T10:18:08UTC`.
-    let normalized = expires_at.trim().strip_suffix("UTC").map(|t| format!("{t}Z"));
-    let expiry = parse_rfc3339(normalized.as_deref().unwrap_or(expires_at)).map_err(|_| bad("has a bad expiresAt"))?;
-    if expiry <= config.clock().now() {
+        .ok_or_else(|| bad("has no expiresAt"))?
+        .to_owned();
+    let expiry = parse_cache_time(&expires_at).ok_or_else(|| bad("has a bad expiresAt"))?;
+    let now = config.clock().now();
+    if sso.session_name.is_some() && expiry <= now + TOKEN_REFRESH_WINDOW {
+        match refresh(config, sso, &mut entry, now) {
+            Ok(Some(fresh)) => {
+                let updated = Value::Object(entry).to_string();
+                if let Err(e) = config.fs().write_atomically(&path, &updated) {
+                    tracing::warn!(path = %path.display(), error = %e, "could not store the refreshed SSO token");
+                }
+                tracing::debug!(session = %what, "SSO token refreshed");
+                return Ok(fresh);
+            }
+            Ok(None) => {}
+            Err(reason) if expiry > now => {
+                tracing::warn!(session = %what, %reason, "refreshing the SSO token failed; using it until it expires");
+            }
+            Err(reason) => {
+                return Err(format!(
+                    "the cached SSO token for {what} expired at {expires_at} and refreshing it failed ({reason}): \
+                     {login}"
+                ));
+            }
+        }
+    }
+    if expiry <= now {
         return Err(format!(
             "the cached SSO token for {what} expired at {expires_at}: {login}"
         ));
     }
-    Ok(Secret::new(token.to_owned()))
+    Ok(token)
+}
+
+/// A non-empty string field of a cache entry.
+fn text_field<'a>(entry: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
+    entry.get(key).and_then(Value::as_str).filter(|v| !v.is_empty())
+}
+
+/// A time in the token cache: RFC 3339, or `2020-06-17T10:18:08UTC` as older AWS CLI versions wrote it.
+fn parse_cache_time(text: &str) -> Option<SystemTime> {
+    let normalized = text.trim().strip_suffix("UTC").map(|t| format!("{t}Z"));
+    parse_rfc3339(normalized.as_deref().unwrap_or(text)).ok()
+}
+
+/// SSO-OIDC `CreateToken` with the cached refresh token, updating `entry` (access token, expiry, a new refresh
+/// token if one came). `Ok(None)`: the entry holds no client registration to refresh with, or it has expired —
+/// then only `aws sso login` helps, as with the AWS CLI.
+fn refresh(
+    config: &ProviderConfig,
+    sso: &SsoConfig,
+    entry: &mut Map<String, Value>,
+    now: SystemTime,
+) -> Result<Option<Secret<String>>, String> {
+    let (Some(refresh_token), Some(client_id), Some(client_secret), Some(registration)) = (
+        text_field(entry, "refreshToken"),
+        text_field(entry, "clientId"),
+        text_field(entry, "clientSecret"),
+        text_field(entry, "registrationExpiresAt"),
+    ) else {
+        return Ok(None);
+    };
+    if parse_cache_time(registration).is_none_or(|expiry| expiry <= now) {
+        tracing::debug!(registration, "the SSO client registration has expired; no refresh");
+        return Ok(None);
+    }
+    let endpoint =
+        configured_endpoint(config.env(), "SSO_OIDC").unwrap_or_else(|| default_endpoint("oidc", &sso.region));
+    let endpoint = endpoint.trim_end_matches('/');
+    let what = format!("sso-oidc CreateToken at {endpoint}");
+    let body = serde_json::json!({
+        "clientId": client_id,
+        "clientSecret": client_secret,
+        "grantType": "refresh_token",
+        "refreshToken": refresh_token,
+    })
+    .to_string();
+    let response = Http::new(config.service_http().clone())
+        .send(
+            "POST",
+            &format!("{endpoint}/token"),
+            &[("content-type", "application/json")],
+            Some(body),
+            None,
+        )
+        .map_err(|e| format!("{what} failed: {e}"))?;
+    let json: Option<Value> = serde_json::from_slice(&response.body).ok();
+    let field = |key: &str| json.as_ref().and_then(|j| j.get(key));
+    if !response.is_success() {
+        // OAuth errors: `{"error": "invalid_grant", "error_description": "…"}`.
+        let code = field("error").and_then(Value::as_str).unwrap_or("no error code");
+        let description = field("error_description")
+            .and_then(Value::as_str)
+            .map(|d| format!(": {d}"))
+            .unwrap_or_default();
+        return Err(format!(
+            "{what} was refused (HTTP {}): {code}{description}",
+            response.status
+        ));
+    }
+    let access_token = field("accessToken")
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| format!("{what} answered without accessToken"))?
+        .to_owned();
+    let expires_in = field("expiresIn")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| format!("{what} answered without expiresIn"))?;
+    let expires_at = cache_time(now + Duration::from_secs(expires_in))
+        .ok_or_else(|| format!("{what} answered an expiresIn out of range"))?;
+    if let Some(new_refresh_token) = field("refreshToken").and_then(Value::as_str).filter(|t| !t.is_empty()) {
+        entry.insert("refreshToken".to_owned(), Value::from(new_refresh_token));
+    }
+    entry.insert("accessToken".to_owned(), Value::from(access_token.as_str()));
+    entry.insert("expiresAt".to_owned(), Value::from(expires_at));
+    Ok(Some(Secret::new(access_token)))
+}
+
+/// `2024-01-02T03:04:05Z`, whole seconds, as the AWS CLI writes cache times.
+fn cache_time(at: SystemTime) -> Option<String> {
+    let seconds = at.duration_since(SystemTime::UNIX_EPOCH).ok()?.as_secs();
+    let at = time::OffsetDateTime::from_unix_timestamp(i64::try_from(seconds).ok()?).ok()?;
+    at.format(&time::format_description::well_known::Rfc3339).ok()
 }
 
 #[cfg(test)]

@@ -1,10 +1,11 @@
 //! SSO (IAM Identity Center): the `aws sso login` token cache and the portal's `GetRoleCredentials`, against
-//! [`FakeSsoPortal`].
+//! [`FakeSsoPortal`]; the `sso-session` token refresh against a loopback SSO-OIDC `CreateToken`.
 
 use std::time::{Duration, SystemTime};
 
 use rds_iam_credentials::{Credentials, CredentialsError, ProfileProvider, ProvideCredentials};
-use rds_iam_testkit::{FakeSsoPortal, SsoFault};
+use rds_iam_testkit::{FakeHttpServer, FakeSsoPortal, Reply, SsoFault};
+use serde_json::Value;
 
 use crate::{assert_no_secret, config_with, invalid};
 
@@ -168,4 +169,140 @@ fn configuration_errors() {
         message.contains("sets no sso_account_id and sso_role_name"),
         "{message}"
     );
+}
+
+const REFRESH_TOKEN: &str = "cachedRefreshTokenDoNotLeak";
+const CLIENT_SECRET: &str = "cachedClientSecretDoNotLeak";
+const NEW_TOKEN: &str = "refreshedSsoAccessTokenDoNotLeak";
+
+/// A cache entry as `aws sso login` writes it for an `sso-session`: with the client registration and refresh token.
+fn session_entry(expires_at: &str, registration_expires_at: &str) -> String {
+    format!(
+        r#"{{"startUrl": "{START_URL}", "region": "eu-west-1", "accessToken": "{TOKEN}", "expiresAt": "{expires_at}",
+            "clientId": "client-1", "clientSecret": "{CLIENT_SECRET}", "registrationExpiresAt": "{registration_expires_at}",
+            "refreshToken": "{REFRESH_TOKEN}"}}"#
+    )
+}
+
+/// SSO-OIDC answering `CreateToken` with `reply`.
+fn oidc(reply: Reply) -> FakeHttpServer {
+    FakeHttpServer::start(move |_| reply.clone())
+}
+
+fn provide_with_oidc(
+    portal: &FakeSsoPortal,
+    oidc: &FakeHttpServer,
+    entry: &str,
+) -> (Result<Credentials, CredentialsError>, Value) {
+    let (portal_url, oidc_url) = (portal.url(), oidc.url());
+    let config = config_with(
+        &[
+            ("AWS_ENDPOINT_URL_SSO", &portal_url),
+            ("AWS_ENDPOINT_URL_SSO_OIDC", &oidc_url),
+        ],
+        &session_profile(),
+        &[(SESSION_CACHE, entry)],
+    )
+    .with_profile("p");
+    let result = ProfileProvider::from_config(config.clone()).provide();
+    let stored = config.fs().read_to_string(std::path::Path::new(SESSION_CACHE)).unwrap();
+    (result, serde_json::from_str(&stored).unwrap())
+}
+
+#[test]
+fn a_session_token_near_expiry_is_refreshed_and_stored() {
+    // Ten minutes left (now is 03:04:05): inside the 15-minute window.
+    let portal = FakeSsoPortal::start(NEW_TOKEN, "123456789012", "ReadOnly");
+    let server = oidc(Reply::json(
+        200,
+        format!(
+            r#"{{"accessToken": "{NEW_TOKEN}", "expiresIn": 28800, "refreshToken": "new-refresh", "tokenType": "Bearer"}}"#
+        ),
+    ));
+    let (result, stored) = provide_with_oidc(
+        &portal,
+        &server,
+        &session_entry("2024-01-02T03:14:05Z", "2024-04-01T00:00:00Z"),
+    );
+    assert_eq!(result.unwrap().access_key_id(), portal.credentials().access_key_id);
+
+    let request = &server.requests()[0];
+    assert_eq!((request.method.as_str(), request.path.as_str()), ("POST", "/token"));
+    assert_eq!(request.header("content-type"), Some("application/json"));
+    let body: Value = serde_json::from_str(&request.body).unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({"clientId": "client-1", "clientSecret": CLIENT_SECRET, "grantType": "refresh_token",
+                           "refreshToken": REFRESH_TOKEN})
+    );
+    assert_eq!(portal.requests()[0].header("x-amz-sso_bearer_token"), Some(NEW_TOKEN));
+    // Written back as the AWS CLI does: new token, expiry now + expiresIn, the new refresh token; the rest kept.
+    assert_eq!(stored["accessToken"], NEW_TOKEN);
+    assert_eq!(stored["expiresAt"], "2024-01-02T11:04:05Z");
+    assert_eq!(stored["refreshToken"], "new-refresh");
+    assert_eq!(stored["clientSecret"], CLIENT_SECRET);
+    assert_eq!(stored["registrationExpiresAt"], "2024-04-01T00:00:00Z");
+    assert_eq!(stored["startUrl"], START_URL);
+}
+
+#[test]
+fn a_failed_refresh_keeps_a_valid_token_and_explains_an_expired_one() {
+    let refused = Reply::json(
+        400,
+        r#"{"error": "invalid_grant", "error_description": "Invalid refresh token provided"}"#,
+    );
+    // Still valid for ten minutes: the old token is used, the cache left alone.
+    let portal = FakeSsoPortal::start(TOKEN, "123456789012", "ReadOnly");
+    let server = oidc(refused.clone());
+    let entry = session_entry("2024-01-02T03:14:05Z", "2024-04-01T00:00:00Z");
+    let (result, stored) = provide_with_oidc(&portal, &server, &entry);
+    assert!(result.is_ok(), "{result:?}");
+    assert_eq!(server.requests().len(), 1);
+    assert_eq!(stored, serde_json::from_str::<Value>(&entry).unwrap());
+
+    // Expired: the refusal is the reason, and the advice is still `aws sso login`.
+    let entry = session_entry("2024-01-02T03:00:00Z", "2024-04-01T00:00:00Z");
+    let (result, _) = provide_with_oidc(&portal, &server, &entry);
+    assert_no_secret(result.as_ref().unwrap_err(), &[TOKEN, REFRESH_TOKEN, CLIENT_SECRET]);
+    assert_eq!(
+        invalid(result),
+        format!(
+            "profile p: the cached SSO token for sso-session dev expired at 2024-01-02T03:00:00Z and refreshing it \
+             failed (sso-oidc CreateToken at {} was refused (HTTP 400): invalid_grant: Invalid refresh token \
+             provided): run `aws sso login --profile p`",
+            server.url()
+        )
+    );
+}
+
+#[test]
+fn no_refresh_without_a_live_registration_or_for_legacy_profiles() {
+    let portal = FakeSsoPortal::start(TOKEN, "123456789012", "ReadOnly");
+    let server = oidc(Reply::json(
+        200,
+        format!(r#"{{"accessToken": "{NEW_TOKEN}", "expiresIn": 3600}}"#),
+    ));
+    // The client registration expired: only a new login helps.
+    let entry = session_entry("2024-01-02T03:00:00Z", "2024-01-01T00:00:00Z");
+    let (result, _) = provide_with_oidc(&portal, &server, &entry);
+    assert!(invalid(result).ends_with("expired at 2024-01-02T03:00:00Z: run `aws sso login --profile p`"));
+    // A token far from expiry is not refreshed.
+    let (result, _) = provide_with_oidc(
+        &portal,
+        &server,
+        &session_entry("2024-01-02T05:00:00Z", "2024-04-01T00:00:00Z"),
+    );
+    assert!(result.is_ok(), "{result:?}");
+    // The legacy form (no sso-session) is never refreshed, as with the AWS CLI.
+    let url = portal.url();
+    let oidc_url = server.url();
+    let legacy = session_entry("2024-01-02T03:00:00Z", "2024-04-01T00:00:00Z");
+    let config = config_with(
+        &[("AWS_ENDPOINT_URL_SSO", &url), ("AWS_ENDPOINT_URL_SSO_OIDC", &oidc_url)],
+        &legacy_profile(),
+        &[(START_URL_CACHE, &legacy)],
+    )
+    .with_profile("p");
+    assert!(invalid(ProfileProvider::from_config(config).provide()).contains("expired at"));
+    assert!(server.requests().is_empty(), "{:?}", server.requests());
 }
