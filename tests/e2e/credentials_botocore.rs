@@ -578,25 +578,44 @@ fn rfc3339_from_now(seconds: i64) -> String {
 
 /// An `sso-session` whose cached token expires in ten minutes — inside botocore's 15-minute refresh window — is
 /// refreshed with SSO-OIDC `CreateToken` by both sides alike: the same request, the same role credentials from
-/// the portal (which accepts only the refreshed token), and the same cache file written back.
+/// the portal (which accepts only the refreshed token), and the same cache file written back — also when the answer
+/// has no new refresh token and the file has a field neither tool knows.
 #[test]
 fn sso_session_refresh_matches_botocore() {
-    const START_URL: &str = "https://d-abc123.awsapps.com/start";
     const NEW_TOKEN: &str = "refreshed-access-token";
-    let portal = rds_iam_testkit::FakeSsoPortal::start(NEW_TOKEN, "123456789012", "ReadOnly");
-    let oidc = rds_iam_testkit::FakeHttpServer::start(|_| {
-        rds_iam_testkit::Reply::json(
-            200,
-            format!(
-                r#"{{"accessToken":"{NEW_TOKEN}","expiresIn":28800,"refreshToken":"new-refresh","tokenType":"Bearer"}}"#
-            ),
-        )
-    });
+    let with_refresh = format!(
+        r#"{{"accessToken":"{NEW_TOKEN}","expiresIn":28800,"refreshToken":"new-refresh","tokenType":"Bearer"}}"#
+    );
+    let without_refresh = format!(r#"{{"accessToken":"{NEW_TOKEN}","expiresIn":3600,"tokenType":"Bearer"}}"#);
+    for (answer, extra_field) in [(with_refresh, false), (without_refresh, true)] {
+        let (ours, theirs) = refresh_both(&answer, extra_field, NEW_TOKEN);
+        assert_eq!(ours, theirs, "answer {answer}, extra field {extra_field}");
+    }
+}
+
+/// What one side did in [`sso_session_refresh_matches_botocore`]: credentials, the `CreateToken` request, the
+/// cache file written back (its `expiresAt` as "now + expiresIn, within two minutes": each side has its own clock).
+#[derive(Debug, PartialEq)]
+struct Refreshed {
+    access_key: Value,
+    path: String,
+    request: Value,
+    cache: Value,
+}
+
+fn refresh_both(answer: &str, extra_field: bool, new_token: &str) -> (Refreshed, Refreshed) {
+    const START_URL: &str = "https://d-abc123.awsapps.com/start";
+    let portal = rds_iam_testkit::FakeSsoPortal::start(new_token, "123456789012", "ReadOnly");
+    let expires_in = serde_json::from_str::<Value>(answer).unwrap()["expiresIn"]
+        .as_i64()
+        .unwrap();
+    let answer = answer.to_owned();
+    let oidc = rds_iam_testkit::FakeHttpServer::start(move |_| rds_iam_testkit::Reply::json(200, answer.clone()));
     let config = format!(
         "[profile p]\nsso_session = dev\nsso_account_id = 123456789012\nsso_role_name = ReadOnly\n\
          [sso-session dev]\nsso_start_url = {START_URL}\nsso_region = eu-west-1\n"
     );
-    let entry = serde_json::json!({
+    let mut entry = serde_json::json!({
         "startUrl": START_URL,
         "region": "eu-west-1",
         "accessToken": "old-access-token",
@@ -606,6 +625,9 @@ fn sso_session_refresh_matches_botocore() {
         "registrationExpiresAt": rfc3339_from_now(90 * 86_400),
         "refreshToken": "old-refresh",
     });
+    if extra_field {
+        entry["someFutureField"] = Value::from("x");
+    }
     // `printf %s dev | sha1sum`: the cache is keyed by the session name.
     let cache = ".aws/sso/cache/34c6fceca75e456f25e7e99531e2425c6c1de443.json";
     let env = vec![
@@ -614,7 +636,7 @@ fn sso_session_refresh_matches_botocore() {
         ("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:9".to_owned()),
     ];
     let mut results = Vec::new();
-    for side in ["botocore", "rds-iam"] {
+    for side in ["rds-iam", "botocore"] {
         let home = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(home.path().join(".aws/sso/cache")).unwrap();
         std::fs::write(home.path().join(".aws/config"), &config).unwrap();
@@ -624,40 +646,26 @@ fn sso_session_refresh_matches_botocore() {
             "botocore" => botocore(home.path(), &env, Some("p")),
             _ => ours(home.path(), &env, Some("p")),
         };
+        assert!(creds.get("error").is_none(), "{side}: {creds}");
         let requests = oidc.requests();
-        assert_eq!(requests.len(), 1, "{side}: one CreateToken: {requests:?} ({creds})");
-        let request: Value = serde_json::from_str(&requests[0].body).unwrap();
-        let written: Value = serde_json::from_str(&std::fs::read_to_string(home.path().join(cache)).unwrap()).unwrap();
-        results.push((side, creds, requests[0].path.clone(), request, written));
-    }
-    let (_, their_creds, their_path, their_request, their_cache) = &results[0];
-    let (_, our_creds, our_path, our_request, our_cache) = &results[1];
-    assert!(their_creds.get("error").is_none(), "botocore: {their_creds}");
-    assert!(
-        same_keys(our_creds, their_creds),
-        "rds-iam: {our_creds}\nbotocore: {their_creds}"
-    );
-    assert_eq!((our_path, our_request), (their_path, their_request));
-    // expiresAt is now + expiresIn on each side's own clock: compare it within a minute, the rest exactly.
-    let expiry = |cache: &Value| {
-        time::OffsetDateTime::parse(
-            cache["expiresAt"].as_str().unwrap(),
+        assert_eq!(requests.len(), 1, "{side}: one CreateToken: {requests:?}");
+        let mut written: Value =
+            serde_json::from_str(&std::fs::read_to_string(home.path().join(cache)).unwrap()).unwrap();
+        assert_eq!(written["accessToken"], new_token, "{side}");
+        let expires_at = time::OffsetDateTime::parse(
+            written["expiresAt"].as_str().unwrap(),
             &time::format_description::well_known::Rfc3339,
         )
-        .unwrap()
-    };
-    assert!(
-        (expiry(our_cache) - expiry(their_cache)).whole_seconds().abs() < 60,
-        "{our_cache}\n{their_cache}"
-    );
-    let without_expiry = |cache: &Value| {
-        let mut cache = cache.as_object().unwrap().clone();
-        cache.remove("expiresAt");
-        cache
-    };
-    assert_eq!(without_expiry(our_cache), without_expiry(their_cache));
-    assert_eq!(our_cache["accessToken"], NEW_TOKEN);
-    assert_eq!(their_cache["refreshToken"], "new-refresh");
-    assert_eq!(our_path, "/token");
-    assert_eq!(their_request["grantType"], "refresh_token");
+        .unwrap();
+        let expected = time::OffsetDateTime::now_utc().unix_timestamp() + expires_in;
+        written["expiresAt"] = Value::from((expires_at.unix_timestamp() - expected).abs() < 120);
+        results.push(Refreshed {
+            access_key: creds["access_key"].clone(),
+            path: requests[0].path.clone(),
+            request: serde_json::from_str(&requests[0].body).unwrap(),
+            cache: written,
+        });
+    }
+    let theirs = results.pop().unwrap();
+    (results.pop().unwrap(), theirs)
 }

@@ -186,7 +186,7 @@ impl Http {
         body: Option<String>,
         timeout: Option<Duration>,
     ) -> Result<Response, HttpError> {
-        let shown = url.split('?').next().unwrap_or(url).to_owned();
+        let shown = shown_url(url);
         let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| HttpError::Other {
             url: shown.clone(),
             reason: e.to_string(),
@@ -262,6 +262,20 @@ impl fmt::Debug for Http {
 }
 
 /// The innermost cause: reqwest's own message is "error sending request", the useful part is at the bottom.
+/// `url` as messages and logs may show it: no `user:password@`, no query string or fragment (either may carry a
+/// secret, e.g. a configured endpoint with credentials in it).
+pub(crate) fn shown_url(url: &str) -> String {
+    let url = url.split(['?', '#']).next().unwrap_or(url);
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    if scheme.is_empty() {
+        format!("{host}{path}")
+    } else {
+        format!("{scheme}://{host}{path}")
+    }
+}
+
 fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
     let mut cause = error;
     while let Some(next) = cause.source() {
@@ -329,5 +343,20 @@ mod tests {
 
         let garbage = FakeHttpServer::start(|_| Reply::Raw(b"\x00\x01 not http".to_vec()));
         assert!(fast().send("GET", &garbage.url(), &[], None, None).is_err());
+    }
+
+    #[test]
+    fn shown_urls_carry_no_secrets() {
+        for (url, shown) in [
+            (
+                "https://user:pa55@oidc.example:8443/base/token?x=secret#f",
+                "https://oidc.example:8443/base/token",
+            ),
+            ("http://127.0.0.1:9/latest", "http://127.0.0.1:9/latest"),
+            ("https://a@b@host", "https://host"),
+            ("host/path?q", "host/path"),
+        ] {
+            assert_eq!(shown_url(url), shown, "{url}");
+        }
     }
 }

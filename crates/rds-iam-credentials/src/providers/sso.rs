@@ -3,13 +3,13 @@
 //! SSO-OIDC `CreateToken` shortly before it expires and written back, as the AWS CLI does.
 
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use percent_encoding::utf8_percent_encode;
 use serde_json::{Map, Value};
 
-use crate::http::Http;
+use crate::http::{Http, shown_url};
 use crate::sts::{configured_endpoint, default_endpoint, parse_rfc3339};
 use crate::{Credentials, CredentialsError, ProviderConfig, Secret, profile};
 
@@ -70,7 +70,10 @@ pub(crate) fn provide(
         utf8_percent_encode(role_name, URL_VALUE),
         utf8_percent_encode(account_id, URL_VALUE)
     );
-    let what = format!("sso GetRoleCredentials for role {role_name} in account {account_id} at {portal}");
+    let what = format!(
+        "sso GetRoleCredentials for role {role_name} in account {account_id} at {}",
+        shown_url(portal)
+    );
     let response = Http::new(config.service_http().clone())
         .send(
             "GET",
@@ -117,15 +120,17 @@ pub(crate) fn provide(
         .with_source(source_name))
 }
 
-/// The access token from the cache file, if present and not expired; for an `sso-session`, refreshed first when
-/// it expires within [`TOKEN_REFRESH_WINDOW`] and the cache holds a registration to refresh with.
-fn cached_token(config: &ProviderConfig, sso: &SsoConfig, login: &str) -> Result<Secret<String>, String> {
-    let path = sso.cache_file(config);
-    let what = match &sso.session_name {
-        Some(name) => format!("sso-session {name}"),
-        None => sso.start_url.clone(),
-    };
-    let text = match config.fs().read_to_string(&path) {
+/// A token cache entry, read and checked.
+struct Entry {
+    fields: Map<String, Value>,
+    token: Secret<String>,
+    expires_at: String,
+    expiry: SystemTime,
+}
+
+/// Reads the cache file; `Err` says what is wrong and ends with `login`.
+fn read_entry(config: &ProviderConfig, path: &Path, what: &str, login: &str) -> Result<Entry, String> {
+    let text = match config.fs().read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             return Err(format!(
@@ -136,46 +141,73 @@ fn cached_token(config: &ProviderConfig, sso: &SsoConfig, login: &str) -> Result
         Err(e) => return Err(format!("could not read the SSO token cache {}: {e}", path.display())),
     };
     let bad = |why: &str| format!("the SSO token cache {} {why}: {login}", path.display());
-    let Ok(Value::Object(mut entry)) = serde_json::from_str::<Value>(&text) else {
+    let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(&text) else {
         return Err(bad("is not JSON"));
     };
-    let token = text_field(&entry, "accessToken").ok_or_else(|| bad("has no accessToken"))?;
-    let token = Secret::new(token.to_owned());
-    let expires_at = entry
+    let token = Secret::new(
+        text_field(&fields, "accessToken")
+            .ok_or_else(|| bad("has no accessToken"))?
+            .to_owned(),
+    );
+    let expires_at = fields
         .get("expiresAt")
         .and_then(Value::as_str)
         .ok_or_else(|| bad("has no expiresAt"))?
         .to_owned();
     let expiry = parse_cache_time(&expires_at).ok_or_else(|| bad("has a bad expiresAt"))?;
+    Ok(Entry {
+        fields,
+        token,
+        expires_at,
+        expiry,
+    })
+}
+
+/// The access token from the cache file, if present and not expired; for an `sso-session`, refreshed first when
+/// less than [`TOKEN_REFRESH_WINDOW`] is left and the cache holds a registration to refresh with.
+fn cached_token(config: &ProviderConfig, sso: &SsoConfig, login: &str) -> Result<Secret<String>, String> {
+    let path = sso.cache_file(config);
+    let what = match &sso.session_name {
+        Some(name) => format!("sso-session {name}"),
+        None => sso.start_url.clone(),
+    };
+    let entry = read_entry(config, &path, &what, login)?;
     let now = config.clock().now();
-    if sso.session_name.is_some() && expiry <= now + TOKEN_REFRESH_WINDOW {
-        match refresh(config, sso, &mut entry, now) {
-            Ok(Some(fresh)) => {
-                let updated = Value::Object(entry).to_string();
-                if let Err(e) = config.fs().write_atomically(&path, &updated) {
+    if sso.session_name.is_some() && entry.expiry < now + TOKEN_REFRESH_WINDOW {
+        match refresh(config, sso, &entry.fields, now) {
+            Ok(Some((fresh, fields))) => {
+                if let Err(e) = config.fs().write_atomically(&path, &Value::Object(fields).to_string()) {
                     tracing::warn!(path = %path.display(), error = %e, "could not store the refreshed SSO token");
                 }
                 tracing::debug!(session = %what, "SSO token refreshed");
                 return Ok(fresh);
             }
             Ok(None) => {}
-            Err(reason) if expiry > now => {
-                tracing::warn!(session = %what, %reason, "refreshing the SSO token failed; using it until it expires");
-            }
             Err(reason) => {
-                return Err(format!(
-                    "the cached SSO token for {what} expired at {expires_at} and refreshing it failed ({reason}): \
-                     {login}"
-                ));
+                // Another process (the AWS CLI, another rds-iam) may have refreshed it meanwhile: a refresh token
+                // that rotates is then refused here, but the file holds the newer token.
+                if let Ok(newer) = read_entry(config, &path, &what, login)
+                    && newer.expiry > entry.expiry.max(now)
+                {
+                    return Ok(newer.token);
+                }
+                if entry.expiry <= now {
+                    return Err(format!(
+                        "the cached SSO token for {what} expired at {} and refreshing it failed ({reason}): {login}",
+                        entry.expires_at
+                    ));
+                }
+                tracing::warn!(session = %what, %reason, "refreshing the SSO token failed; using it until it expires");
             }
         }
     }
-    if expiry <= now {
+    if entry.expiry <= now {
         return Err(format!(
-            "the cached SSO token for {what} expired at {expires_at}: {login}"
+            "the cached SSO token for {what} expired at {}: {login}",
+            entry.expires_at
         ));
     }
-    Ok(token)
+    Ok(entry.token)
 }
 
 /// A non-empty string field of a cache entry.
@@ -189,15 +221,16 @@ fn parse_cache_time(text: &str) -> Option<SystemTime> {
     parse_rfc3339(normalized.as_deref().unwrap_or(text)).ok()
 }
 
-/// SSO-OIDC `CreateToken` with the cached refresh token, updating `entry` (access token, expiry, a new refresh
-/// token if one came). `Ok(None)`: the entry holds no client registration to refresh with, or it has expired —
-/// then only `aws sso login` helps, as with the AWS CLI.
+/// SSO-OIDC `CreateToken` with the cached refresh token: the new access token and the cache entry to write, built
+/// as botocore builds it (start URL and region from the configuration, the client registration carried over, the
+/// refresh token only if the answer has one). `Ok(None)`: the entry holds no client registration to refresh
+/// with, or it has expired — then only `aws sso login` helps, as with the AWS CLI.
 fn refresh(
     config: &ProviderConfig,
     sso: &SsoConfig,
-    entry: &mut Map<String, Value>,
+    entry: &Map<String, Value>,
     now: SystemTime,
-) -> Result<Option<Secret<String>>, String> {
+) -> Result<Option<(Secret<String>, Map<String, Value>)>, String> {
     let (Some(refresh_token), Some(client_id), Some(client_secret), Some(registration)) = (
         text_field(entry, "refreshToken"),
         text_field(entry, "clientId"),
@@ -207,13 +240,16 @@ fn refresh(
         return Ok(None);
     };
     if parse_cache_time(registration).is_none_or(|expiry| expiry <= now) {
-        tracing::debug!(registration, "the SSO client registration has expired; no refresh");
+        tracing::debug!(
+            registration,
+            "the SSO client registration has expired (or is unreadable); no refresh"
+        );
         return Ok(None);
     }
     let endpoint =
         configured_endpoint(config.env(), "SSO_OIDC").unwrap_or_else(|| default_endpoint("oidc", &sso.region));
     let endpoint = endpoint.trim_end_matches('/');
-    let what = format!("sso-oidc CreateToken at {endpoint}");
+    let what = format!("sso-oidc CreateToken at {}", shown_url(endpoint));
     let body = serde_json::json!({
         "clientId": client_id,
         "clientSecret": client_secret,
@@ -247,19 +283,35 @@ fn refresh(
     let access_token = field("accessToken")
         .and_then(Value::as_str)
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| format!("{what} answered without accessToken"))?
-        .to_owned();
+        .ok_or_else(|| format!("{what} answered without accessToken"))?;
     let expires_in = field("expiresIn")
         .and_then(Value::as_u64)
         .ok_or_else(|| format!("{what} answered without expiresIn"))?;
-    let expires_at = cache_time(now + Duration::from_secs(expires_in))
-        .ok_or_else(|| format!("{what} answered an expiresIn out of range"))?;
-    if let Some(new_refresh_token) = field("refreshToken").and_then(Value::as_str).filter(|t| !t.is_empty()) {
-        entry.insert("refreshToken".to_owned(), Value::from(new_refresh_token));
+    let expires_at = now
+        .checked_add(Duration::from_secs(expires_in))
+        .and_then(cache_time)
+        .ok_or_else(|| format!("{what} answered an expiresIn out of range ({expires_in})"))?;
+    if expires_in == 0 {
+        return Err(format!(
+            "{what} answered a token that has already expired (expiresIn 0)"
+        ));
     }
-    entry.insert("accessToken".to_owned(), Value::from(access_token.as_str()));
-    entry.insert("expiresAt".to_owned(), Value::from(expires_at));
-    Ok(Some(Secret::new(access_token)))
+    let mut fresh = Map::new();
+    fresh.insert("startUrl".to_owned(), Value::from(sso.start_url.as_str()));
+    fresh.insert("region".to_owned(), Value::from(sso.region.as_str()));
+    fresh.insert("accessToken".to_owned(), Value::from(access_token));
+    fresh.insert("expiresAt".to_owned(), Value::from(expires_at));
+    for (key, value) in [
+        ("clientId", client_id),
+        ("clientSecret", client_secret),
+        ("registrationExpiresAt", registration),
+    ] {
+        fresh.insert(key.to_owned(), Value::from(value));
+    }
+    if let Some(new_refresh_token) = field("refreshToken").and_then(Value::as_str) {
+        fresh.insert("refreshToken".to_owned(), Value::from(new_refresh_token));
+    }
+    Ok(Some((Secret::new(access_token.to_owned()), fresh)))
 }
 
 /// `2024-01-02T03:04:05Z`, whole seconds, as the AWS CLI writes cache times.

@@ -306,3 +306,142 @@ fn no_refresh_without_a_live_registration_or_for_legacy_profiles() {
     assert!(invalid(ProfileProvider::from_config(config).provide()).contains("expired at"));
     assert!(server.requests().is_empty(), "{:?}", server.requests());
 }
+
+/// Like [`provide_with_oidc`], with a portal accepting `TOKEN` and SSO-OIDC answering `reply`.
+fn refresh_with(reply: Reply, entry: &str) -> (Result<Credentials, CredentialsError>, Value, FakeHttpServer) {
+    let portal = FakeSsoPortal::start(TOKEN, "123456789012", "ReadOnly");
+    let server = oidc(reply);
+    let (result, stored) = provide_with_oidc(&portal, &server, entry);
+    (result, stored, server)
+}
+
+#[test]
+fn unusable_refresh_answers_are_refused() {
+    let valid = session_entry("2024-01-02T03:14:05Z", "2024-04-01T00:00:00Z");
+    let expired = session_entry("2024-01-02T03:00:00Z", "2024-04-01T00:00:00Z");
+    let cases = [
+        (
+            format!(r#"{{"accessToken": "{NEW_TOKEN}", "expiresIn": 0}}"#),
+            "already expired (expiresIn 0)",
+        ),
+        (
+            format!(r#"{{"accessToken": "{NEW_TOKEN}", "expiresIn": 18446744073709551615}}"#),
+            "expiresIn out of range (18446744073709551615)",
+        ),
+        (
+            format!(r#"{{"accessToken": "{NEW_TOKEN}"}}"#),
+            "answered without expiresIn",
+        ),
+        ("<html>portal login</html>".to_owned(), "answered without accessToken"),
+    ];
+    for (body, why) in cases {
+        // Ten minutes left: the answer is not used, the cached token is, and the file is left alone.
+        let (result, stored, _) = refresh_with(Reply::json(200, body.clone()), &valid);
+        assert!(result.is_ok(), "{why}: {result:?}");
+        assert_eq!(stored, serde_json::from_str::<Value>(&valid).unwrap(), "{why}");
+        // Expired: the reason is given.
+        let (result, _, _) = refresh_with(Reply::json(200, body), &expired);
+        assert_no_secret(
+            result.as_ref().unwrap_err(),
+            &[TOKEN, REFRESH_TOKEN, CLIENT_SECRET, NEW_TOKEN],
+        );
+        let message = invalid(result);
+        assert!(message.contains(why), "{why}: {message}");
+    }
+}
+
+#[test]
+fn the_stored_entry_is_built_as_botocore_builds_it() {
+    // An extra field, and an answer without a new refresh token: neither is kept, as with botocore.
+    let mut entry: Value =
+        serde_json::from_str(&session_entry("2024-01-02T03:00:00Z", "2024-04-01T00:00:00Z")).unwrap();
+    entry["someFutureField"] = Value::from("x");
+    let portal = FakeSsoPortal::start(NEW_TOKEN, "123456789012", "ReadOnly");
+    let server = oidc(Reply::json(
+        200,
+        format!(r#"{{"accessToken": "{NEW_TOKEN}", "expiresIn": 3600}}"#),
+    ));
+    let (result, stored) = provide_with_oidc(&portal, &server, &entry.to_string());
+    assert!(result.is_ok(), "{result:?}");
+    assert_eq!(
+        stored,
+        serde_json::json!({"startUrl": START_URL, "region": "eu-west-1", "accessToken": NEW_TOKEN,
+                           "expiresAt": "2024-01-02T04:04:05Z", "clientId": "client-1", "clientSecret": CLIENT_SECRET,
+                           "registrationExpiresAt": "2024-04-01T00:00:00Z"})
+    );
+}
+
+#[test]
+fn refresh_timing_follows_botocore() {
+    let never = Reply::json(500, "{}");
+    // Exactly 15 minutes left: not yet (botocore refreshes below 900 s).
+    let (result, _, server) = refresh_with(
+        never.clone(),
+        &session_entry("2024-01-02T03:19:05Z", "2024-04-01T00:00:00Z"),
+    );
+    assert!(result.is_ok() && server.requests().is_empty(), "{result:?}");
+    // One second less: refreshed (here: tried, refused, and the valid token used).
+    let (result, _, server) = refresh_with(
+        never.clone(),
+        &session_entry("2024-01-02T03:19:04Z", "2024-04-01T00:00:00Z"),
+    );
+    assert!(result.is_ok() && server.requests().len() == 1, "{result:?}");
+    // The registration expiring now: no refresh; the token expiring now: expired.
+    let (result, _, server) = refresh_with(never, &session_entry("2024-01-02T03:04:05Z", "2024-01-02T03:04:05Z"));
+    assert!(server.requests().is_empty());
+    assert!(invalid(result).contains("expired at 2024-01-02T03:04:05Z: run `aws sso login"));
+}
+
+#[test]
+fn unreachable_oidc_keeps_a_valid_token() {
+    let portal = FakeSsoPortal::start(TOKEN, "123456789012", "ReadOnly");
+    let closed = FakeHttpServer::black_hole();
+    let url = format!("http://{}", closed.addr());
+    drop(closed);
+    let portal_url = portal.url();
+    let entry = session_entry("2024-01-02T03:14:05Z", "2024-04-01T00:00:00Z");
+    let config = config_with(
+        &[
+            ("AWS_ENDPOINT_URL_SSO", &portal_url),
+            ("AWS_ENDPOINT_URL_SSO_OIDC", &url),
+        ],
+        &session_profile(),
+        &[(SESSION_CACHE, &entry)],
+    )
+    .with_profile("p");
+    assert!(ProfileProvider::from_config(config).provide().is_ok());
+}
+
+#[test]
+fn a_token_another_process_refreshed_meanwhile_is_used() {
+    // The refresh token rotates: the AWS CLI refreshed first and wrote the file; ours is then refused.
+    let portal = FakeSsoPortal::start(NEW_TOKEN, "123456789012", "ReadOnly");
+    let expired = session_entry("2024-01-02T03:00:00Z", "2024-04-01T00:00:00Z");
+    let portal_url = portal.url();
+    let server_slot: std::sync::Arc<std::sync::Mutex<Option<rds_iam_credentials::Fs>>> = Default::default();
+    let slot = server_slot.clone();
+    let server = FakeHttpServer::start(move |_| {
+        let newer = format!(
+            r#"{{"startUrl": "{START_URL}", "region": "eu-west-1", "accessToken": "{NEW_TOKEN}", "expiresAt": "2024-01-02T11:00:00Z"}}"#
+        );
+        if let Some(fs) = slot.lock().unwrap().as_ref() {
+            fs.write_atomically(std::path::Path::new(SESSION_CACHE), &newer)
+                .unwrap();
+        }
+        Reply::json(400, r#"{"error": "invalid_grant"}"#)
+    });
+    let oidc_url = server.url();
+    let config = config_with(
+        &[
+            ("AWS_ENDPOINT_URL_SSO", &portal_url),
+            ("AWS_ENDPOINT_URL_SSO_OIDC", &oidc_url),
+        ],
+        &session_profile(),
+        &[(SESSION_CACHE, &expired)],
+    )
+    .with_profile("p");
+    *server_slot.lock().unwrap() = Some(config.fs().clone());
+    let creds = ProfileProvider::from_config(config).provide().unwrap();
+    assert_eq!(creds.access_key_id(), portal.credentials().access_key_id);
+    assert_eq!(server.requests().len(), 1);
+}
