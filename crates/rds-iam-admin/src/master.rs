@@ -1,7 +1,7 @@
 //! [`MasterLogin`]: run SQL as the DB's master (password) user over verified TLS, to create IAM users.
 
 use std::fmt;
-use std::net::ToSocketAddrs;
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -46,7 +46,9 @@ impl MasterLogin {
     /// `host:port` is a tunnel (SSH, SSM) to the DB endpoint `endpoint`. The MySQL driver checks the certificate
     /// against the name it dials, which through a tunnel cannot match; so the certificate is first checked
     /// against `endpoint` — chain to the bundle alone, and name — with a handshake that sends nothing secret
-    /// ([`rds_iam_mysql::probe_tls`]), and only then does the driver log in, without its own name check.
+    /// ([`rds_iam_mysql::probe_tls_host`]), and only then does the driver log in to the same address, without its
+    /// own name check. That stops a tunnel to the wrong DB and a middlebox that intercepts every connection before
+    /// the password goes anywhere; the login's own connection is checked by the driver (chain only).
     pub fn through_tunnel_to(mut self, endpoint: impl Into<String>) -> MasterLogin {
         self.tunnel_to = Some(endpoint.into());
         self
@@ -80,14 +82,16 @@ impl MasterLogin {
                 self.ca_bundle.display()
             )));
         }
-        if let Some(endpoint) = &self.tunnel_to {
-            self.check_the_endpoint_certificate(endpoint)?;
-        }
+        // Through a tunnel, the login dials the address whose certificate was just checked.
+        let dial = match &self.tunnel_to {
+            Some(endpoint) => self.check_the_endpoint_certificate(endpoint)?.to_string(),
+            None => self.host.clone(),
+        };
         let ssl = SslOpts::default()
             .with_root_cert_path(Some(self.ca_bundle.clone()))
             .with_danger_skip_domain_validation(self.tunnel_to.is_some());
         let opts = OptsBuilder::new()
-            .ip_or_hostname(Some(self.host.as_str()))
+            .ip_or_hostname(Some(dial))
             .tcp_port(self.port)
             .user(Some(self.user.as_str()))
             .pass(Some(self.password.expose().as_str()))
@@ -117,28 +121,31 @@ impl MasterLogin {
 }
 
 impl MasterLogin {
-    /// Through a tunnel: the server's certificate must chain to the bundle and be valid for `endpoint`.
-    fn check_the_endpoint_certificate(&self, endpoint: &str) -> Result<(), Error> {
-        let failed = |detail: String| {
+    /// Through a tunnel: the server's certificate must chain to the bundle and be valid for `endpoint`. Returns the
+    /// address that was checked, for the login to dial.
+    fn check_the_endpoint_certificate(&self, endpoint: &str) -> Result<IpAddr, Error> {
+        let (addr, probe) = rds_iam_mysql::probe_tls_host(
+            &self.host,
+            self.port,
+            endpoint,
+            &self.ca_bundle,
+            false,
+            self.connect_timeout,
+        )
+        .map_err(|e| {
             Error::Sql(format!(
-                "the server behind {}:{} could not be checked as {endpoint}: {detail}",
+                "the server behind {}:{} could not be checked as {endpoint}: {e}",
                 self.host, self.port
             ))
-        };
-        let addr = (self.host.as_str(), self.port)
-            .to_socket_addrs()
-            .map_err(|e| failed(e.to_string()))?
-            .next()
-            .ok_or_else(|| failed("the name has no address".to_owned()))?;
-        let probe = rds_iam_mysql::probe_tls(addr, endpoint, &self.ca_bundle, false, self.connect_timeout)
-            .map_err(|e| failed(e.to_string()))?;
+        })?;
         probe.verdict.map_err(|e| {
             Error::Sql(format!(
                 "the server behind {}:{} is not {endpoint}, or not one the CA bundle trusts; the password was not \
                  sent: {e}",
                 self.host, self.port
             ))
-        })
+        })?;
+        Ok(addr.ip())
     }
 }
 

@@ -1,9 +1,9 @@
 //! [`IamConnector`]: a fresh or cached token, then a TLS-only login with `mysql_clear_password`.
 
 use std::fmt;
-use std::net::ToSocketAddrs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use mysql::{Conn, Opts, OptsBuilder, SslOpts};
@@ -23,9 +23,11 @@ pub enum TlsCheck {
     /// certificate's RDS name. Safe only over a tunnel you control.
     ///
     /// The MySQL driver always trusts Mozilla's public roots besides the bundle (mysql 28 has no switch to leave
-    /// them out), which without a name check would admit any publicly trusted certificate. So each connect first
-    /// runs [`crate::probe_tls`] against the bundle alone (a handshake that sends nothing secret) and refuses a
-    /// chain that does not lead to it; a certificate not valid for the signing host is logged as a warning.
+    /// them out), which without a name check would admit any publicly trusted certificate. So before its first
+    /// login a connector runs [`crate::probe_tls`] against the bundle alone (a handshake that sends nothing secret)
+    /// and refuses a chain that does not lead to it; a certificate not valid for the signing host is logged as a
+    /// warning. That catches a wrong bundle, a tunnel to the wrong place and a middlebox that intercepts every
+    /// connection; it cannot bind the later logins' connections, which the driver checks on its own.
     DangerSkipHostname,
     /// Nothing: any certificate is accepted. Traffic is still encrypted, but anyone in the path can read the token.
     DangerAcceptAnyCertificate,
@@ -63,6 +65,8 @@ pub struct IamConnector {
     write_timeout: Option<Duration>,
     tls_check: TlsCheck,
     expires_in: Duration,
+    /// Set once [`TlsCheck::DangerSkipHostname`]'s chain check passed (shared by clones).
+    chain_checked: Arc<AtomicBool>,
 }
 
 impl IamConnector {
@@ -88,6 +92,7 @@ impl IamConnector {
             write_timeout: Some(Duration::from_secs(60)),
             tls_check: TlsCheck::Full,
             expires_in: rds_iam_token::MAX_EXPIRES_IN,
+            chain_checked: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -226,21 +231,15 @@ impl IamConnector {
     }
 
     /// See [`TlsCheck::DangerSkipHostname`]: the chain must lead to the bundle itself, not only to one of the
-    /// driver's built-in public roots.
+    /// driver's built-in public roots. Once per connector (and its clones: a pool's connections), so that a pool
+    /// does not add a handshake-only connection — which MySQL counts toward `max_connect_errors` — to every login.
     fn check_chain_against_the_bundle(&self) -> Result<(), ConnectError> {
-        let (host, port) = (self.target.host(), self.target.port());
-        let unreachable = |detail: String| ConnectError::Unreachable {
-            host: host.to_owned(),
-            port,
-            detail,
-        };
-        let addr = (host, port)
-            .to_socket_addrs()
-            .map_err(|e| unreachable(e.to_string()))?
-            .next()
-            .ok_or_else(|| unreachable("the name has no address".to_owned()))?;
-        let probe = crate::probe_tls(
-            addr,
+        if self.chain_checked.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let (_, probe) = crate::probe_tls_host(
+            self.target.host(),
+            self.target.port(),
             self.target.signing_host(),
             &self.ca_bundle,
             true,
@@ -252,7 +251,9 @@ impl IamConnector {
                 "TLS: the server certificate is not valid for the signing host either (name check waived): {waived}"
             );
         }
-        probe.verdict
+        probe.verdict?;
+        self.chain_checked.store(true, Ordering::Release);
+        Ok(())
     }
 
     fn context(&self) -> Context {

@@ -6,7 +6,7 @@
 
 use std::fmt;
 use std::io::Write;
-use std::net::{SocketAddr, TcpStream};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -44,6 +44,29 @@ pub struct TlsProbe {
     /// otherwise the classified TLS error ([`ConnectError::UntrustedCertificate`], [`ConnectError::HostnameMismatch`],
     /// [`ConnectError::CertificateTime`], [`ConnectError::Tls`]).
     pub verdict: Result<(), ConnectError>,
+}
+
+/// [`probe_tls`] for `host:port`: the name resolved, its first address probed. Returns that address too, so a
+/// login that follows can dial the very address that was checked.
+pub fn probe_tls_host(
+    host: &str,
+    port: u16,
+    server_name: &str,
+    ca_bundle: &Path,
+    skip_name: bool,
+    timeout: Duration,
+) -> Result<(SocketAddr, TlsProbe), ConnectError> {
+    let unreachable = |detail: String| ConnectError::Unreachable {
+        host: host.to_owned(),
+        port,
+        detail,
+    };
+    let addr = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| unreachable(e.to_string()))?
+        .next()
+        .ok_or_else(|| unreachable("the name has no address".to_owned()))?;
+    Ok((addr, probe_tls(addr, server_name, ca_bundle, skip_name, timeout)?))
 }
 
 /// Connects to `addr`, reads the MySQL greeting, asks for TLS and runs the handshake, checking the server's

@@ -144,6 +144,10 @@ fn tunnels_need_an_explicit_choice() {
         2,
         "the chain checked against the bundle alone (a probe), then the login"
     );
+    // Once per connector (and its clones): the next login needs no probe.
+    let before = bed.server.connections();
+    connector.clone().connect().unwrap();
+    assert_eq!(bed.server.connections() - before, 1, "no second probe");
 
     // A bundle without the server's root: refused by that check, before the driver connects or anything is sent.
     let other = TestPki::generate(&["localhost"]);
