@@ -175,12 +175,15 @@ fn cached_token(config: &ProviderConfig, sso: &SsoConfig, login: &str) -> Result
     let now = config.clock().now();
     if sso.session_name.is_some() && entry.expiry < now + TOKEN_REFRESH_WINDOW {
         match refresh(config, sso, &entry.fields, now) {
-            Ok(Some((fresh, fields))) => {
-                if let Err(e) = config.fs().write_atomically(&path, &Value::Object(fields).to_string()) {
+            Ok(Some(fresh)) => {
+                if let Err(e) = config
+                    .fs()
+                    .write_atomically(&path, &Value::Object(fresh.fields).to_string())
+                {
                     tracing::warn!(path = %path.display(), error = %e, "could not store the refreshed SSO token");
                 }
-                tracing::debug!(session = %what, "SSO token refreshed");
-                return Ok(fresh);
+                tracing::debug!(session = %what, expires_at = fresh.expires_at, "SSO token refreshed");
+                return Ok(fresh.token);
             }
             Ok(None) => {}
             Err(reason) => {
@@ -230,7 +233,7 @@ fn refresh(
     sso: &SsoConfig,
     entry: &Map<String, Value>,
     now: SystemTime,
-) -> Result<Option<(Secret<String>, Map<String, Value>)>, String> {
+) -> Result<Option<Entry>, String> {
     let (Some(refresh_token), Some(client_id), Some(client_secret), Some(registration)) = (
         text_field(entry, "refreshToken"),
         text_field(entry, "clientId"),
@@ -287,10 +290,10 @@ fn refresh(
     let expires_in = field("expiresIn")
         .and_then(Value::as_u64)
         .ok_or_else(|| format!("{what} answered without expiresIn"))?;
-    let expires_at = now
-        .checked_add(Duration::from_secs(expires_in))
-        .and_then(cache_time)
-        .ok_or_else(|| format!("{what} answered an expiresIn out of range ({expires_in})"))?;
+    let expiry = now.checked_add(Duration::from_secs(expires_in));
+    let (Some(expiry), Some(expires_at)) = (expiry, expiry.and_then(cache_time)) else {
+        return Err(format!("{what} answered an expiresIn out of range ({expires_in})"));
+    };
     if expires_in == 0 {
         return Err(format!(
             "{what} answered a token that has already expired (expiresIn 0)"
@@ -300,7 +303,7 @@ fn refresh(
     fresh.insert("startUrl".to_owned(), Value::from(sso.start_url.as_str()));
     fresh.insert("region".to_owned(), Value::from(sso.region.as_str()));
     fresh.insert("accessToken".to_owned(), Value::from(access_token));
-    fresh.insert("expiresAt".to_owned(), Value::from(expires_at));
+    fresh.insert("expiresAt".to_owned(), Value::from(expires_at.as_str()));
     for (key, value) in [
         ("clientId", client_id),
         ("clientSecret", client_secret),
@@ -311,7 +314,12 @@ fn refresh(
     if let Some(new_refresh_token) = field("refreshToken").and_then(Value::as_str) {
         fresh.insert("refreshToken".to_owned(), Value::from(new_refresh_token));
     }
-    Ok(Some((Secret::new(access_token.to_owned()), fresh)))
+    Ok(Some(Entry {
+        token: Secret::new(access_token.to_owned()),
+        fields: fresh,
+        expires_at,
+        expiry,
+    }))
 }
 
 /// `2024-01-02T03:04:05Z`, whole seconds, as the AWS CLI writes cache times.
