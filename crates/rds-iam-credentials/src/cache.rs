@@ -1,6 +1,7 @@
 //! [`CachingProvider`]: reuse temporary credentials, refresh them ahead of expiry, one fetch at a time.
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
@@ -18,7 +19,8 @@ pub const REFRESH_RETRY_INTERVAL: Duration = Duration::from_secs(10);
 /// - Credentials without an expiry (long-term keys) are fetched once.
 /// - Temporary credentials are reused until `refresh_ahead` before they expire, then fetched again.
 /// - One fetch at a time (single-flight): threads that need credentials while none are usable wait for the one
-///   fetch; threads that arrive while a refresh of still-valid credentials runs get the current ones at once.
+///   fetch, and share its result — credentials or error; threads that arrive while a refresh of still-valid
+///   credentials runs get the current ones at once.
 /// - If a refresh fails while the current credentials are still valid, they are kept (with a warning in the log)
 ///   and a call [`REFRESH_RETRY_INTERVAL`] later tries again; likewise when the source answers with credentials
 ///   that are themselves due for refresh, so a source that has nothing newer yet is not asked on every call.
@@ -43,6 +45,10 @@ pub struct CachingProvider {
     refresh_ahead: Duration,
     current: Mutex<Option<Cached>>,
     fetching: Mutex<()>,
+    /// Fetches completed so far, and the error of the last one if it failed with nothing valid to fall back on:
+    /// threads that waited for that fetch get its error instead of each asking the source again in turn.
+    fetches: AtomicU64,
+    last_error: Mutex<Option<CredentialsError>>,
 }
 
 /// Credentials and when to try to refresh them (`None`: never, they don't expire).
@@ -66,6 +72,8 @@ impl CachingProvider {
             refresh_ahead: DEFAULT_REFRESH_AHEAD,
             current: Mutex::new(None),
             fetching: Mutex::new(()),
+            fetches: AtomicU64::new(0),
+            last_error: Mutex::new(None),
         }
     }
 
@@ -101,6 +109,11 @@ impl CachingProvider {
     fn fetch(&self, still_valid: Option<Credentials>) -> Result<Credentials, CredentialsError> {
         let result = self.inner.provide();
         let now = self.clock.now();
+        *lock(&self.last_error) = match (&result, &still_valid) {
+            (Err(err), None) => Some(err.duplicate()),
+            _ => None,
+        };
+        self.fetches.fetch_add(1, Ordering::AcqRel);
         match result {
             Ok(fresh) => {
                 let refresh_at = self.refresh_at(&fresh, now);
@@ -141,10 +154,16 @@ impl ProvideCredentials for CachingProvider {
             }
             return self.fetch(Some(valid));
         }
-        // Nothing usable: wait for the one fetch, then see whether it already produced what we need.
+        // Nothing usable: wait for the one fetch, then see whether it already produced what we need — or failed
+        // while we waited, which answers this call too.
+        let fetches = self.fetches.load(Ordering::Acquire);
         let _guard = lock(&self.fetching);
         match self.cached() {
             (Some(fresh), _) => Ok(fresh),
+            (None, None) if self.fetches.load(Ordering::Acquire) != fetches => match lock(&self.last_error).as_ref() {
+                Some(err) => Err(err.duplicate()),
+                None => self.fetch(None),
+            },
             (None, still_valid) => self.fetch(still_valid),
         }
     }
@@ -325,6 +344,33 @@ mod tests {
             2,
             "refresh window: one fetch, the others keep the valid ones"
         );
+    }
+
+    #[test]
+    fn threads_that_waited_for_a_failed_fetch_share_its_error() {
+        // A source that takes a second to fail (a black-holed IMDS): callers that arrive meanwhile wait for that
+        // one fetch and get its error; they do not each wait out another second.
+        let (cache, _, calls, failing) = setup(Duration::from_secs(1));
+        failing.store(true, Ordering::SeqCst);
+        std::thread::scope(|s| {
+            let first = s.spawn(|| cache.provide().unwrap_err());
+            while calls.load(Ordering::SeqCst) == 0 {
+                std::thread::yield_now();
+            }
+            let waiting: Vec<_> = (0..15).map(|_| s.spawn(|| cache.provide().unwrap_err())).collect();
+            for err in waiting
+                .into_iter()
+                .map(|t| t.join().unwrap())
+                .chain([first.join().unwrap()])
+            {
+                assert!(err.to_string().contains("broken"), "{err}");
+            }
+        });
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "one fetch for 16 callers");
+        // A later call asks again.
+        failing.store(false, Ordering::SeqCst);
+        assert!(cache.provide().is_ok());
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
     }
 
     #[test]

@@ -47,4 +47,14 @@ impl CredentialsError {
             message: message.into(),
         }
     }
+
+    /// The same error again, for a second caller (an I/O cause is carried over as its kind and message).
+    pub(crate) fn duplicate(&self) -> Self {
+        match self {
+            CredentialsError::NotFound { source_name, reason } => Self::not_found(source_name, reason),
+            CredentialsError::Invalid { source_name, message } => Self::invalid(source_name, message),
+            CredentialsError::ProfileFile(e) => CredentialsError::ProfileFile(e.duplicate()),
+            CredentialsError::NoneFound { looked } => CredentialsError::NoneFound { looked: looked.clone() },
+        }
+    }
 }

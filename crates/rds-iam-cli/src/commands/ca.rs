@@ -74,7 +74,7 @@ struct FetchArgs {
     #[command(flatten)]
     which: Which,
     /// Download the whole bundle even if the cached one is current.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "proxy")]
     force: bool,
 }
 
@@ -140,9 +140,10 @@ pub(crate) fn bundle_for_endpoint(ctx: &Context, host: &str) -> anyhow::Result<P
     Ok(bundle.path)
 }
 
-/// Whether `file` is the built-in Amazon Trust Services bundle (as written by [`bundle_for_endpoint`]).
-pub(crate) fn is_amazon_trust_services(file: &Path) -> bool {
-    file.file_name() == Some(rds_iam_ca::AMAZON_TRUST_SERVICES_FILE.as_ref())
+/// Whether `file` is the built-in Amazon Trust Services bundle as [`bundle_for_endpoint`] wrote it (not a file of
+/// the user's that happens to have the same name).
+pub(crate) fn is_amazon_trust_services(ctx: &Context, file: &Path) -> bool {
+    store(ctx).is_ok_and(|store| file == store.dir().join(rds_iam_ca::AMAZON_TRUST_SERVICES_FILE))
 }
 
 fn fetch(args: FetchArgs, ctx: &Context) -> anyhow::Result<()> {

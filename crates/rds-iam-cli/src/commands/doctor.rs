@@ -546,7 +546,7 @@ fn check_tls(args: &DoctorArgs, ctx: &Context, signing_host: Option<&str>, f: &m
             )
         }
         Err(e @ ConnectError::UntrustedCertificate { .. }) if is_proxy(host) => {
-            let hint = if crate::commands::ca::is_amazon_trust_services(&bundle) {
+            let hint = if crate::commands::ca::is_amazon_trust_services(ctx, &bundle) {
                 "RDS Proxy endpoints present certificates from Amazon Trust Services (Amazon Root CA 1–4), and this \
                  chain leads to none of them: something between you and the proxy presents its own certificate (a \
                  TLS-inspecting proxy?)"
