@@ -179,7 +179,8 @@ impl fmt::Debug for CachingProvider {
     }
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+/// Locks `mutex`, also after a panic in another holder (for values that are only ever replaced whole).
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // Values are only ever replaced whole, so a panic elsewhere cannot leave them half-written.
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }

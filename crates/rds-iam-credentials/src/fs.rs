@@ -4,7 +4,10 @@ use std::collections::HashMap;
 use std::fmt;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
+
+// The map is only ever changed by whole inserts, so a panic elsewhere cannot leave it half-written.
+use crate::cache::lock;
 
 /// Where providers read files (profile files, token files) and write the one file they update (a refreshed SSO
 /// token): the real file system, or a set of files in memory shared by clones.
@@ -75,11 +78,6 @@ impl Fs {
             }
         }
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // The map is only ever changed by whole inserts, so a panic elsewhere cannot leave it half-written.
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl fmt::Debug for Fs {
