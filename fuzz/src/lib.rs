@@ -19,14 +19,19 @@ pub fn contains(bytes: &[u8], needle: &str) -> bool {
 /// not a JSON object, has no such field, or already mentions the canary (a target could not tell a leak from an
 /// echo of an ordinary field).
 pub fn with_canary(body: &[u8]) -> Option<Vec<u8>> {
+    with_canary_in(body, &SECRET_FIELDS)
+}
+
+/// [`with_canary`] for the secret fields `fields` of another kind of document (an SSO token, a token answer).
+pub fn with_canary_in(body: &[u8], fields: &[&str]) -> Option<Vec<u8>> {
     if contains(body, CANARY) {
         return None;
     }
     let mut json: Value = serde_json::from_slice(body).ok()?;
     let object = json.as_object_mut()?;
     let mut planted = false;
-    for field in SECRET_FIELDS {
-        if let Some(Value::String(value)) = object.get_mut(field) {
+    for field in fields {
+        if let Some(Value::String(value)) = object.get_mut(*field) {
             CANARY.clone_into(value);
             planted = true;
         }

@@ -10,7 +10,7 @@ use crate::Result;
 use crate::tools::{on_path, root};
 
 /// The targets, in the order they run (names of `fuzz/fuzz_targets/*.rs`).
-const TARGETS: [&str; 8] = [
+const TARGETS: [&str; 9] = [
     "profile_parser",
     "ca_bundle",
     "token_decode",
@@ -19,6 +19,7 @@ const TARGETS: [&str; 8] = [
     "imds_json",
     "ecs_json",
     "process_json",
+    "sso_json",
 ];
 
 const DEFAULT_RUNS: u64 = 1_000_000;

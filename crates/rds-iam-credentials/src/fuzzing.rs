@@ -1,9 +1,12 @@
 //! Entry points for the fuzz targets in `fuzz/` (its own workspace): the private readers of untrusted input —
-//! the metadata endpoints' credentials JSON, the container endpoint's error bodies and `credential_process`
-//! output. Not part of the API; they only forward to the real code.
+//! the metadata endpoints' credentials JSON, the container endpoint's error bodies, `credential_process` output,
+//! the SSO token cache and SSO-OIDC's `CreateToken` answers. Not part of the API; they only forward to the real
+//! code.
 
+use std::path::Path;
 use std::time::SystemTime;
 
+use crate::providers::sso::{self, Registration, SsoConfig};
 use crate::providers::{ecs, metadata, process};
 use crate::{Credentials, Secret};
 
@@ -26,4 +29,28 @@ pub fn container_error_detail(body: &[u8], authorization: Option<&str>) -> Strin
 /// Reads `credential_process` output at `now`.
 pub fn process_credentials(stdout: &[u8], now: SystemTime) -> Result<Credentials, String> {
     process::parse_output(stdout, now)
+}
+
+/// Reads an SSO token cache file (as `aws sso login` writes it): its expiry.
+pub fn sso_cache_entry(text: &str) -> Result<SystemTime, String> {
+    sso::parse_entry(text, Path::new("cache.json"), "run `aws sso login`").map(|entry| entry.expiry)
+}
+
+/// Reads an SSO-OIDC `CreateToken` answer (HTTP `status`, `body`) at `now`: the cache entry it gives (JSON) and
+/// its expiry.
+pub fn sso_create_token(status: u16, body: &[u8], now: SystemTime) -> Result<(String, SystemTime), String> {
+    let config = SsoConfig {
+        session_name: Some("fuzz".to_owned()),
+        start_url: "https://d-fuzz.awsapps.com/start".to_owned(),
+        region: "us-east-1".to_owned(),
+        account_id: None,
+        role_name: None,
+    };
+    let registration = Registration {
+        client_id: "client",
+        client_secret: "client-secret",
+        expires_at: "2099-01-01T00:00:00Z",
+    };
+    sso::read_create_token(status, body, "CreateToken", now, &config, &registration)
+        .map(|entry| (serde_json::Value::Object(entry.fields).to_string(), entry.expiry))
 }

@@ -395,15 +395,10 @@ fn credentials_from(fields: &HashMap<String, String>) -> Result<Credentials, Str
 
 /// An RFC 3339 / ISO 8601 timestamp (`2024-01-01T00:00:00Z`, fractions and offsets allowed).
 pub(crate) fn parse_rfc3339(text: &str) -> Result<SystemTime, String> {
-    let parsed = time::OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339)
-        .map_err(|e| e.to_string())?;
-    let nanos = parsed.unix_timestamp_nanos();
-    let from_epoch = |n: i128| Duration::from_nanos(u64::try_from(n).unwrap_or(u64::MAX));
-    Ok(if nanos >= 0 {
-        SystemTime::UNIX_EPOCH + from_epoch(nanos)
-    } else {
-        SystemTime::UNIX_EPOCH - from_epoch(-nanos)
-    })
+    // Years 1–9999 only (the `time` crate's range), so the conversion cannot overflow.
+    time::OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339)
+        .map(SystemTime::from)
+        .map_err(|e| e.to_string())
 }
 
 /// A role session name when none is configured: `rds-iam-<milliseconds since the epoch>`.
@@ -418,6 +413,22 @@ pub(crate) fn default_session_name(now: SystemTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rfc3339_times_far_from_now() {
+        let at = |secs: i64| match u64::try_from(secs) {
+            Ok(s) => SystemTime::UNIX_EPOCH + Duration::from_secs(s),
+            Err(_) => SystemTime::UNIX_EPOCH - Duration::from_secs(secs.unsigned_abs()),
+        };
+        // Past 2554, where nanoseconds since the epoch no longer fit in a u64 (found by fuzzing the SSO cache).
+        assert_eq!(parse_rfc3339("4896-05-27T10:23:57Z"), Ok(at(92_348_418_237)));
+        assert_eq!(parse_rfc3339("9999-12-31T23:59:59Z"), Ok(at(253_402_300_799)));
+        assert_eq!(parse_rfc3339("1969-12-31T23:59:59Z"), Ok(at(-1)));
+        assert_eq!(
+            parse_rfc3339(" 2024-01-02T03:04:05.5+01:00 "),
+            Ok(at(1_704_161_045) + Duration::from_millis(500))
+        );
+    }
     use crate::{Fs, profile};
 
     fn sts(vars: &[(&str, &str)], config: &str) -> Sts {

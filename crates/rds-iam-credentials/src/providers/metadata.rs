@@ -163,9 +163,7 @@ pub(crate) fn parse_credentials(body: &[u8], temporary: Temporary, source: Strin
 
 /// An RFC 3339 timestamp (`2024-05-01T12:00:00Z`) as a time.
 pub(crate) fn parse_rfc3339(s: &str) -> Result<SystemTime, String> {
-    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-        .map(SystemTime::from)
-        .map_err(|e| format!("`Expiration` {s:?} is not an RFC 3339 time ({e})"))
+    crate::sts::parse_rfc3339(s).map_err(|e| format!("`Expiration` {s:?} is not an RFC 3339 time ({e})"))
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ pub(crate) mod metadata;
 pub(crate) mod process;
 mod profile;
 mod profile_chain;
-mod sso;
+pub(crate) mod sso;
 mod web_identity;
 
 pub use ecs::EcsProvider;

@@ -121,11 +121,11 @@ pub(crate) fn provide(
 }
 
 /// A token cache entry, read and checked.
-struct Entry {
-    fields: Map<String, Value>,
-    token: Secret<String>,
-    expires_at: String,
-    expiry: SystemTime,
+pub(crate) struct Entry {
+    pub(crate) fields: Map<String, Value>,
+    pub(crate) token: Secret<String>,
+    pub(crate) expires_at: String,
+    pub(crate) expiry: SystemTime,
 }
 
 /// Reads the cache file; `Err` says what is wrong and ends with `login`.
@@ -140,8 +140,13 @@ fn read_entry(config: &ProviderConfig, path: &Path, what: &str, login: &str) -> 
         }
         Err(e) => return Err(format!("could not read the SSO token cache {}: {e}", path.display())),
     };
+    parse_entry(&text, path, login)
+}
+
+/// Reads a cache file's text; `Err` says what is wrong (never a token) and ends with `login`.
+pub(crate) fn parse_entry(text: &str, path: &Path, login: &str) -> Result<Entry, String> {
     let bad = |why: &str| format!("the SSO token cache {} {why}: {login}", path.display());
-    let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(&text) else {
+    let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(text) else {
         return Err(bad("is not JSON"));
     };
     let token = Secret::new(
@@ -269,19 +274,42 @@ fn refresh(
             None,
         )
         .map_err(|e| format!("{what} failed: {e}"))?;
-    let json: Option<Value> = serde_json::from_slice(&response.body).ok();
+    let registration = Registration {
+        client_id,
+        client_secret,
+        expires_at: registration,
+    };
+    read_create_token(response.status, &response.body, &what, now, sso, &registration).map(Some)
+}
+
+/// The client registration a cache entry carries over to the next one.
+pub(crate) struct Registration<'a> {
+    pub(crate) client_id: &'a str,
+    pub(crate) client_secret: &'a str,
+    pub(crate) expires_at: &'a str,
+}
+
+/// Reads `CreateToken`'s answer (`what` names the call in messages) into the entry to cache, built as botocore
+/// builds it: start URL and region from the configuration, the registration carried over, the refresh token only
+/// if the answer has one. `Err` says why the answer cannot be used; it never holds a token.
+pub(crate) fn read_create_token(
+    status: u16,
+    body: &[u8],
+    what: &str,
+    now: SystemTime,
+    sso: &SsoConfig,
+    registration: &Registration<'_>,
+) -> Result<Entry, String> {
+    let json: Option<Value> = serde_json::from_slice(body).ok();
     let field = |key: &str| json.as_ref().and_then(|j| j.get(key));
-    if !response.is_success() {
+    if !(200..300).contains(&status) {
         // OAuth errors: `{"error": "invalid_grant", "error_description": "…"}`.
         let code = field("error").and_then(Value::as_str).unwrap_or("no error code");
         let description = field("error_description")
             .and_then(Value::as_str)
             .map(|d| format!(": {d}"))
             .unwrap_or_default();
-        return Err(format!(
-            "{what} was refused (HTTP {}): {code}{description}",
-            response.status
-        ));
+        return Err(format!("{what} was refused (HTTP {status}): {code}{description}"));
     }
     let access_token = field("accessToken")
         .and_then(Value::as_str)
@@ -305,21 +333,21 @@ fn refresh(
     fresh.insert("accessToken".to_owned(), Value::from(access_token));
     fresh.insert("expiresAt".to_owned(), Value::from(expires_at.as_str()));
     for (key, value) in [
-        ("clientId", client_id),
-        ("clientSecret", client_secret),
-        ("registrationExpiresAt", registration),
+        ("clientId", registration.client_id),
+        ("clientSecret", registration.client_secret),
+        ("registrationExpiresAt", registration.expires_at),
     ] {
         fresh.insert(key.to_owned(), Value::from(value));
     }
     if let Some(new_refresh_token) = field("refreshToken").and_then(Value::as_str) {
         fresh.insert("refreshToken".to_owned(), Value::from(new_refresh_token));
     }
-    Ok(Some(Entry {
+    Ok(Entry {
         token: Secret::new(access_token.to_owned()),
         fields: fresh,
         expires_at,
         expiry,
-    }))
+    })
 }
 
 /// `2024-01-02T03:04:05Z`, whole seconds, as the AWS CLI writes cache times.
