@@ -1,9 +1,9 @@
 //! Fuzz target: the SSO token cache (`~/.aws/sso/cache/*.json`) and SSO-OIDC `CreateToken` answers.
 //!
-//! Input: 1 byte (its low bit picks the reader; for answers, the rest of it and the next byte the HTTP status), 5
-//! bytes of seconds since the epoch (little-endian), then the document. Asserts: no panic; an accepted answer
-//! expires after the time of reading and gives a cache entry that reads back with the same expiry; with a canary in
-//! the token fields, no error shows it.
+//! Input: 2 bytes (the first's low bit picks the reader; for answers, its next bit and the second byte the HTTP
+//! status), 5 bytes of seconds since the epoch (little-endian), then the document. Asserts: no panic; an accepted
+//! answer expires after the time of reading and gives a cache entry that reads back with the same expiry; no error
+//! shows the secrets that were sent (an echoing endpoint) or a canary planted in the token fields.
 #![no_main]
 
 use std::time::{Duration, SystemTime};
@@ -36,12 +36,16 @@ fuzz_target!(|data: &[u8]| {
     } else {
         // Mostly 2xx, sometimes an error status.
         let status = if pick & 2 == 0 { 200 } else { 100 + u16::from(status_low) * 2 };
-        if let Ok((entry, expiry)) = sso_create_token(status, body, now) {
-            assert!(expiry > now, "an expired token accepted");
-            assert_eq!(sso_cache_entry(&entry), Ok(expiry), "the entry does not read back: {entry}");
+        // The canary is what was sent (client secret, refresh token): an answer that echoes it must not show it.
+        match sso_create_token(status, body, now, CANARY, CANARY) {
+            Ok((entry, expiry)) => {
+                assert!(expiry > now, "an expired token accepted");
+                assert_eq!(sso_cache_entry(&entry), Ok(expiry), "the entry does not read back: {entry}");
+            }
+            Err(message) => assert!(!message.contains(CANARY), "the error shows a secret: {message}"),
         }
         if let Some(planted) = with_canary_in(body, &["accessToken", "refreshToken"])
-            && let Err(message) = sso_create_token(status, &planted, now)
+            && let Err(message) = sso_create_token(status, &planted, now, "client-secret", "refresh")
         {
             assert!(!message.contains(CANARY), "the error shows a token: {message}");
         }

@@ -1,7 +1,7 @@
 //! [`MasterLogin`]: run SQL as the DB's master (password) user over verified TLS, to create IAM users.
 
 use std::fmt;
-use std::net::IpAddr;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -84,7 +84,11 @@ impl MasterLogin {
         }
         // Through a tunnel, the login dials the address whose certificate was just checked.
         let dial = match &self.tunnel_to {
-            Some(endpoint) => self.check_the_endpoint_certificate(endpoint)?.to_string(),
+            Some(endpoint) => match self.check_the_endpoint_certificate(endpoint)? {
+                // A link-local IPv6 address needs its zone, which an IP string loses: dial the name then.
+                SocketAddr::V6(v6) if v6.scope_id() != 0 => self.host.clone(),
+                addr => addr.ip().to_string(),
+            },
             None => self.host.clone(),
         };
         let ssl = SslOpts::default()
@@ -123,7 +127,7 @@ impl MasterLogin {
 impl MasterLogin {
     /// Through a tunnel: the server's certificate must chain to the bundle and be valid for `endpoint`. Returns the
     /// address that was checked, for the login to dial.
-    fn check_the_endpoint_certificate(&self, endpoint: &str) -> Result<IpAddr, Error> {
+    fn check_the_endpoint_certificate(&self, endpoint: &str) -> Result<SocketAddr, Error> {
         let (addr, probe) = rds_iam_mysql::probe_tls_host(
             &self.host,
             self.port,
@@ -145,7 +149,7 @@ impl MasterLogin {
                 self.host, self.port
             ))
         })?;
-        Ok(addr.ip())
+        Ok(addr)
     }
 }
 

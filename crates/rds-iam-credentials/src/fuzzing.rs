@@ -36,9 +36,15 @@ pub fn sso_cache_entry(text: &str) -> Result<SystemTime, String> {
     sso::parse_entry(text, Path::new("cache.json"), "run `aws sso login`").map(|entry| entry.expiry)
 }
 
-/// Reads an SSO-OIDC `CreateToken` answer (HTTP `status`, `body`) at `now`: the cache entry it gives (JSON) and
-/// its expiry.
-pub fn sso_create_token(status: u16, body: &[u8], now: SystemTime) -> Result<(String, SystemTime), String> {
+/// Reads an SSO-OIDC `CreateToken` answer (HTTP `status`, `body`) at `now`, for a request that sent
+/// `client_secret` and `refresh_token`: the cache entry it gives (JSON) and its expiry.
+pub fn sso_create_token(
+    status: u16,
+    body: &[u8],
+    now: SystemTime,
+    client_secret: &str,
+    refresh_token: &str,
+) -> Result<(String, SystemTime), String> {
     let config = SsoConfig {
         session_name: Some("fuzz".to_owned()),
         start_url: "https://d-fuzz.awsapps.com/start".to_owned(),
@@ -48,8 +54,9 @@ pub fn sso_create_token(status: u16, body: &[u8], now: SystemTime) -> Result<(St
     };
     let registration = Registration {
         client_id: "client",
-        client_secret: "client-secret",
+        client_secret,
         expires_at: "2099-01-01T00:00:00Z",
+        refresh_token,
     };
     sso::read_create_token(status, body, "CreateToken", now, &config, &registration)
         .map(|entry| (serde_json::Value::Object(entry.fields).to_string(), entry.expiry))

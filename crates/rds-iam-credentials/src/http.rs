@@ -262,17 +262,19 @@ impl fmt::Debug for Http {
 }
 
 /// The innermost cause: reqwest's own message is "error sending request", the useful part is at the bottom.
-/// `url` as messages and logs may show it: no `user:password@`, no query string or fragment (either may carry a
-/// secret, e.g. a configured endpoint with credentials in it).
+/// `url` as messages and logs may show it: scheme, host, port and path only — no `user:password@`, query string or
+/// fragment (each may carry a secret, e.g. a configured endpoint with credentials in it). A URL that does not
+/// parse is not shown at all.
 pub(crate) fn shown_url(url: &str) -> String {
-    let url = url.split(['?', '#']).next().unwrap_or(url);
-    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
-    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
-    if scheme.is_empty() {
-        format!("{host}{path}")
-    } else {
-        format!("{scheme}://{host}{path}")
+    match reqwest::Url::parse(url) {
+        Ok(parsed) => {
+            let host = parsed.host_str().unwrap_or_default();
+            let port = parsed.port().map(|p| format!(":{p}")).unwrap_or_default();
+            // The parser turns an empty path into `/`; an endpoint is shown as it was given.
+            let path = Some(parsed.path()).filter(|p| *p != "/").unwrap_or_default();
+            format!("{}://{host}{port}{path}", parsed.scheme())
+        }
+        Err(e) => format!("(a URL that does not parse: {e})"),
     }
 }
 
@@ -353,10 +355,18 @@ mod tests {
                 "https://oidc.example:8443/base/token",
             ),
             ("http://127.0.0.1:9/latest", "http://127.0.0.1:9/latest"),
+            ("http://[::1]:80/x", "http://[::1]/x"),
             ("https://a@b@host", "https://host"),
-            ("host/path?q", "host/path"),
         ] {
             assert_eq!(shown_url(url), shown, "{url}");
+        }
+        // Secrets with `/`, `?` or `#` in the user info make URLs that do not parse: nothing of them is shown.
+        for url in ["https://u:p/ss@host/x", "https://u:p?x@host", "host/path?q"] {
+            let shown = shown_url(url);
+            assert!(
+                shown.starts_with("(a URL that does not parse") && !shown.contains("ss@"),
+                "{url}: {shown}"
+            );
         }
     }
 }

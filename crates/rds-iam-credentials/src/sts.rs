@@ -395,10 +395,16 @@ fn credentials_from(fields: &HashMap<String, String>) -> Result<Credentials, Str
 
 /// An RFC 3339 / ISO 8601 timestamp (`2024-01-01T00:00:00Z`, fractions and offsets allowed).
 pub(crate) fn parse_rfc3339(text: &str) -> Result<SystemTime, String> {
-    // Years 1–9999 only (the `time` crate's range), so the conversion cannot overflow.
-    time::OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339)
-        .map(SystemTime::from)
-        .map_err(|e| e.to_string())
+    let parsed = time::OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339)
+        .map_err(|e| e.to_string())?;
+    // Checked both ways: `SystemTime::from` panics where the platform's time cannot go (before 1601 on Windows).
+    let since_epoch = parsed - time::OffsetDateTime::UNIX_EPOCH;
+    let at = if since_epoch.is_negative() {
+        SystemTime::UNIX_EPOCH.checked_sub(since_epoch.unsigned_abs())
+    } else {
+        SystemTime::UNIX_EPOCH.checked_add(since_epoch.unsigned_abs())
+    };
+    at.ok_or_else(|| "outside the times this system can represent".to_owned())
 }
 
 /// A role session name when none is configured: `rds-iam-<milliseconds since the epoch>`.
@@ -424,6 +430,11 @@ mod tests {
         assert_eq!(parse_rfc3339("4896-05-27T10:23:57Z"), Ok(at(92_348_418_237)));
         assert_eq!(parse_rfc3339("9999-12-31T23:59:59Z"), Ok(at(253_402_300_799)));
         assert_eq!(parse_rfc3339("1969-12-31T23:59:59Z"), Ok(at(-1)));
+        // Year 0 with an offset is year -1 in UTC: before the epoch by 62,167,305,540 s (or unrepresentable).
+        assert!(
+            parse_rfc3339("0000-01-01T00:00:00+23:59").is_ok_and(|t| t < at(-62_000_000_000))
+                || parse_rfc3339("0000-01-01T00:00:00+23:59").is_err()
+        );
         assert_eq!(
             parse_rfc3339(" 2024-01-02T03:04:05.5+01:00 "),
             Ok(at(1_704_161_045) + Duration::from_millis(500))

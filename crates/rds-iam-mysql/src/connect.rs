@@ -24,9 +24,9 @@ pub enum TlsCheck {
     ///
     /// The MySQL driver always trusts Mozilla's public roots besides the bundle (mysql 28 has no switch to leave
     /// them out), which without a name check would admit any publicly trusted certificate. So before its first
-    /// login a connector runs [`crate::probe_tls`] against the bundle alone (a handshake that sends nothing secret)
-    /// and refuses a chain that does not lead to it; a certificate not valid for the signing host is logged as a
-    /// warning. That catches a wrong bundle, a tunnel to the wrong place and a middlebox that intercepts every
+    /// login (and again after a connect that failed at the network or TLS level) a connector runs
+    /// [`crate::probe_tls_host`] against the bundle alone (a handshake that sends nothing secret) and refuses a
+    /// chain that does not lead to it; a certificate not valid for the signing host is logged as a warning. That catches a wrong bundle, a tunnel to the wrong place and a middlebox that intercepts every
     /// connection; it cannot bind the later logins' connections, which the driver checks on its own.
     DangerSkipHostname,
     /// Nothing: any certificate is accepted. Traffic is still encrypted, but anyone in the path can read the token.
@@ -227,12 +227,27 @@ impl IamConnector {
             signing_host = self.target.signing_host(),
             "connecting with an IAM token"
         );
-        Conn::new(opts).map_err(|e| classify(e, &self.context()))
+        Conn::new(opts).map_err(|e| {
+            let err = classify(e, &self.context());
+            if matches!(
+                err,
+                ConnectError::Unreachable { .. }
+                    | ConnectError::UntrustedCertificate { .. }
+                    | ConnectError::CertificateTime { .. }
+                    | ConnectError::Tls(_)
+                    | ConnectError::ServerWithoutTls
+            ) {
+                // Something changed behind the tunnel (restarted, pointed elsewhere): check it again next time.
+                self.chain_checked.store(false, Ordering::Release);
+            }
+            err
+        })
     }
 
     /// See [`TlsCheck::DangerSkipHostname`]: the chain must lead to the bundle itself, not only to one of the
-    /// driver's built-in public roots. Once per connector (and its clones: a pool's connections), so that a pool
-    /// does not add a handshake-only connection — which MySQL counts toward `max_connect_errors` — to every login.
+    /// driver's built-in public roots. Once per connector (and its clones: a pool's connections) until a connect
+    /// fails at the network or TLS level, rather than before every login: each check is a handshake-only
+    /// connection, which MySQL counts toward `max_connect_errors` until a login from that host succeeds.
     fn check_chain_against_the_bundle(&self) -> Result<(), ConnectError> {
         if self.chain_checked.load(Ordering::Acquire) {
             return Ok(());

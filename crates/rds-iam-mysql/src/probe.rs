@@ -46,8 +46,9 @@ pub struct TlsProbe {
     pub verdict: Result<(), ConnectError>,
 }
 
-/// [`probe_tls`] for `host:port`: the name resolved, its first address probed. Returns that address too, so a
-/// login that follows can dial the very address that was checked.
+/// [`probe_tls`] for `host:port`: the name resolved and its addresses tried in order, like the driver does, until
+/// one accepts the connection. Returns that address too, so a login that follows can dial the very address that
+/// was checked.
 pub fn probe_tls_host(
     host: &str,
     port: u16,
@@ -61,12 +62,14 @@ pub fn probe_tls_host(
         port,
         detail,
     };
-    let addr = (host, port)
-        .to_socket_addrs()
-        .map_err(|e| unreachable(e.to_string()))?
-        .next()
-        .ok_or_else(|| unreachable("the name has no address".to_owned()))?;
-    Ok((addr, probe_tls(addr, server_name, ca_bundle, skip_name, timeout)?))
+    let mut last = unreachable("the name has no address".to_owned());
+    for addr in (host, port).to_socket_addrs().map_err(|e| unreachable(e.to_string()))? {
+        match probe_tls(addr, server_name, ca_bundle, skip_name, timeout) {
+            Err(e @ ConnectError::Unreachable { .. }) => last = e,
+            other => return other.map(|probe| (addr, probe)),
+        }
+    }
+    Err(last)
 }
 
 /// Connects to `addr`, reads the MySQL greeting, asks for TLS and runs the handshake, checking the server's

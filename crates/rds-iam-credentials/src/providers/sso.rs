@@ -89,7 +89,7 @@ pub(crate) fn provide(
             .as_ref()
             .and_then(|j| j.get("message").or_else(|| j.get("Message")))
             .and_then(Value::as_str)
-            .unwrap_or("no message");
+            .map_or_else(|| "no message".to_owned(), |m| server_text(m, &[token.expose()]));
         let hint = match response.status {
             401 => format!("the cached token was not accepted: {login}"),
             403 => "check that the role exists and is assigned to you in this account".to_owned(),
@@ -278,15 +278,27 @@ fn refresh(
         client_id,
         client_secret,
         expires_at: registration,
+        refresh_token,
     };
     read_create_token(response.status, &response.body, &what, now, sso, &registration).map(Some)
 }
 
-/// The client registration a cache entry carries over to the next one.
+/// The client registration a cache entry carries over to the next one, and the refresh token that was sent.
 pub(crate) struct Registration<'a> {
     pub(crate) client_id: &'a str,
     pub(crate) client_secret: &'a str,
     pub(crate) expires_at: &'a str,
+    pub(crate) refresh_token: &'a str,
+}
+
+/// Text from a server's answer, fit for a message: without `secrets` (a proxy or a test endpoint may echo what it
+/// was sent), at most 200 characters.
+fn server_text(text: &str, secrets: &[&str]) -> String {
+    let redacted = secrets
+        .iter()
+        .filter(|s| !s.is_empty())
+        .fold(text.to_owned(), |text, secret| text.replace(secret, "<redacted>"));
+    redacted.chars().take(200).collect()
 }
 
 /// Reads `CreateToken`'s answer (`what` names the call in messages) into the entry to cache, built as botocore
@@ -304,10 +316,13 @@ pub(crate) fn read_create_token(
     let field = |key: &str| json.as_ref().and_then(|j| j.get(key));
     if !(200..300).contains(&status) {
         // OAuth errors: `{"error": "invalid_grant", "error_description": "…"}`.
-        let code = field("error").and_then(Value::as_str).unwrap_or("no error code");
+        let sent = [registration.client_secret, registration.refresh_token];
+        let code = field("error")
+            .and_then(Value::as_str)
+            .map_or_else(|| "no error code".to_owned(), |c| server_text(c, &sent));
         let description = field("error_description")
             .and_then(Value::as_str)
-            .map(|d| format!(": {d}"))
+            .map(|d| format!(": {}", server_text(d, &sent)))
             .unwrap_or_default();
         return Err(format!("{what} was refused (HTTP {status}): {code}{description}"));
     }
@@ -339,7 +354,7 @@ pub(crate) fn read_create_token(
     ] {
         fresh.insert(key.to_owned(), Value::from(value));
     }
-    if let Some(new_refresh_token) = field("refreshToken").and_then(Value::as_str) {
+    if let Some(new_refresh_token) = field("refreshToken").and_then(Value::as_str).filter(|t| !t.is_empty()) {
         fresh.insert("refreshToken".to_owned(), Value::from(new_refresh_token));
     }
     Ok(Entry {

@@ -445,3 +445,20 @@ fn a_token_another_process_refreshed_meanwhile_is_used() {
     assert_eq!(creds.access_key_id(), portal.credentials().access_key_id);
     assert_eq!(server.requests().len(), 1);
 }
+
+#[test]
+fn an_endpoint_echoing_the_request_shows_no_secret() {
+    let echo = Reply::json(
+        400,
+        format!(
+            r#"{{"error": "invalid_client {CLIENT_SECRET}", "error_description": "bad grant {{\"refreshToken\": \"{REFRESH_TOKEN}\"}}"}}"#
+        ),
+    );
+    let (result, _, _) = refresh_with(echo, &session_entry("2024-01-02T03:00:00Z", "2024-04-01T00:00:00Z"));
+    assert_no_secret(result.as_ref().unwrap_err(), &[TOKEN, REFRESH_TOKEN, CLIENT_SECRET]);
+    let message = invalid(result);
+    assert!(
+        message.contains("invalid_client <redacted>: bad grant {\"refreshToken\": \"<redacted>\"}"),
+        "{message}"
+    );
+}
