@@ -178,7 +178,10 @@ fn cached_token(config: &ProviderConfig, sso: &SsoConfig, login: &str) -> Result
     };
     let entry = read_entry(config, &path, &what, login)?;
     let now = config.clock().now();
-    if sso.session_name.is_some() && entry.expiry < now + TOKEN_REFRESH_WINDOW {
+    let refresh_due = now
+        .checked_add(TOKEN_REFRESH_WINDOW)
+        .is_none_or(|window_end| entry.expiry < window_end);
+    if sso.session_name.is_some() && refresh_due {
         match refresh(config, sso, &entry.fields, now) {
             Ok(Some(fresh)) => {
                 if let Err(e) = config
