@@ -545,7 +545,7 @@ fn check_tls(args: &DoctorArgs, ctx: &Context, signing_host: Option<&str>, f: &m
                 ),
             )
         }
-        Err(e @ ConnectError::UntrustedCertificate { .. }) if is_proxy(host) => {
+        Err(e @ ConnectError::UntrustedCertificate { .. }) if Endpoint::parse(host).kind().is_proxy() => {
             let hint = if crate::commands::ca::is_amazon_trust_services(ctx, &bundle) {
                 "RDS Proxy endpoints present certificates from Amazon Trust Services (Amazon Root CA 1–4), and this \
                  chain leads to none of them: something between you and the proxy presents its own certificate (a \
@@ -733,13 +733,6 @@ fn check_api(
         check.summary = format!("{}; rds-iam logs in to MySQL and MariaDB engines only", check.summary);
         check
     }
-}
-
-fn is_proxy(host: &str) -> bool {
-    matches!(
-        Endpoint::parse(host).kind(),
-        EndpointKind::Proxy | EndpointKind::ProxyEndpoint
-    )
 }
 
 fn is_access_denied(code: &str) -> bool {

@@ -7,8 +7,8 @@ use std::time::Instant;
 
 use reqwest::Url;
 
-use super::metadata::{self, Temporary, describe_body, send_with_retries, shown};
-use crate::http::{Http, HttpError};
+use super::metadata::{self, Temporary, describe_body, send_with_retries};
+use crate::http::{Http, HttpError, shown_url};
 use crate::{Credentials, CredentialsError, Env, Fs, ProvideCredentials, ProviderConfig, Secret};
 
 const SOURCE: &str = "container credentials";
@@ -70,7 +70,7 @@ impl EcsProvider {
             return Err(invalid(format!(
                 "{FULL} `{}` uses plain http to a host that is not allowed: use https, or http to a loopback \
                  address, 169.254.170.2, 169.254.170.23 or [fd00:ec2::23]",
-                shown(url.as_str())
+                shown_url(url.as_str())
             )));
         }
         Ok(url.to_string())
@@ -131,7 +131,7 @@ impl ProvideCredentials for EcsProvider {
         if let Some(auth) = &authorization {
             headers.push(("authorization", auth.expose()));
         }
-        let shown_url = shown(&url);
+        let shown = shown_url(&url);
         let deadline = Instant::now() + self.http.settings().timeout * 3;
         let response = send_with_retries(&self.http, "GET", &url, &headers, deadline).map_err(|e| {
             let hint = match e {
@@ -159,13 +159,13 @@ impl ProvideCredentials for EcsProvider {
                 let detail = error_detail(&response.body, authorization.as_ref());
                 return Err(CredentialsError::invalid(
                     SOURCE,
-                    format!("GET {shown_url} answered HTTP {status}{tries} ({detail}){hint}"),
+                    format!("GET {shown} answered HTTP {status}{tries} ({detail}){hint}"),
                 ));
             }
         }
-        tracing::debug!(url = shown_url, "credentials from the container credentials endpoint");
+        tracing::debug!(url = shown, "credentials from the container credentials endpoint");
         metadata::parse_credentials(&response.body, Temporary::Optional, SOURCE.to_owned())
-            .map_err(|e| CredentialsError::invalid(SOURCE, format!("GET {shown_url}: {e}")))
+            .map_err(|e| CredentialsError::invalid(SOURCE, format!("GET {shown}: {e}")))
     }
 }
 

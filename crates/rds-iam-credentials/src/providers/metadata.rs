@@ -7,7 +7,7 @@ use reqwest::Url;
 use serde_json::Value;
 
 use crate::Credentials;
-use crate::http::{Http, HttpError, Response};
+use crate::http::{Http, HttpError, Response, shown_url};
 
 /// How often a request answered with 5xx is tried in all.
 pub(crate) const ATTEMPTS: u32 = 3;
@@ -43,11 +43,6 @@ fn is_uri_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || "-._~:/?#[]@!$&'()*+,;=%".contains(c)
 }
 
-/// A URL for messages: without its query string (which might carry something secret).
-pub(crate) fn shown(url: &str) -> &str {
-    url.split('?').next().unwrap_or(url)
-}
-
 /// Sends a request, repeating it (after a short pause) while the answer is a 5xx, up to [`ATTEMPTS`] times in all.
 /// Connection failures and timeouts are returned at once: retrying them would multiply the wait off EC2.
 /// `deadline` bounds the whole sequence; no request is given more time than is left.
@@ -63,7 +58,7 @@ pub(crate) fn send_with_retries(
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return Err(HttpError::Timeout {
-                url: shown(url).to_owned(),
+                url: shown_url(url),
                 after: http.settings().timeout,
             });
         }
@@ -76,7 +71,7 @@ pub(crate) fn send_with_retries(
             status = response.status,
             attempt,
             ?pause,
-            url = shown(url),
+            url = shown_url(url),
             "retrying after a 5xx"
         );
         if Instant::now() + pause >= deadline {
