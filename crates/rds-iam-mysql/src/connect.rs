@@ -26,8 +26,9 @@ pub enum TlsCheck {
     /// them out), which without a name check would admit any publicly trusted certificate. So before its first
     /// login (and again after a connect that failed at the network or TLS level) a connector runs
     /// [`crate::probe_tls_host`] against the bundle alone (a handshake that sends nothing secret) and refuses a
-    /// chain that does not lead to it; a certificate not valid for the signing host is logged as a warning. That catches a wrong bundle, a tunnel to the wrong place and a middlebox that intercepts every
-    /// connection; it cannot bind the later logins' connections, which the driver checks on its own.
+    /// chain that does not lead to it; a certificate not valid for the signing host is logged as a warning. That
+    /// catches a wrong bundle, a tunnel to the wrong place and a middlebox that intercepts every connection; it
+    /// cannot bind the later logins' connections, which the driver checks on its own.
     DangerSkipHostname,
     /// Nothing: any certificate is accepted. Traffic is still encrypted, but anyone in the path can read the token.
     DangerAcceptAnyCertificate,
