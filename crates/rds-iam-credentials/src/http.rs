@@ -262,6 +262,16 @@ impl fmt::Debug for Http {
 }
 
 /// The innermost cause: reqwest's own message is "error sending request", the useful part is at the bottom.
+/// Text from a server's answer, fit for a message: without `secrets` (an endpoint or a proxy may echo what it was
+/// sent), cut to 200 characters after the redaction (so no cut-off secret escapes it).
+pub(crate) fn server_text(text: &str, secrets: &[&str]) -> String {
+    let redacted = secrets
+        .iter()
+        .filter(|s| !s.is_empty())
+        .fold(text.to_owned(), |text, secret| text.replace(secret, "<redacted>"));
+    redacted.chars().take(200).collect()
+}
+
 /// `url` as messages and logs may show it: scheme, host, port and path only — no `user:password@`, query string or
 /// fragment (each may carry a secret, e.g. a configured endpoint with credentials in it). A URL that does not
 /// parse is not shown at all.

@@ -8,7 +8,7 @@ use std::time::Instant;
 use reqwest::Url;
 
 use super::metadata::{self, Temporary, describe_body, send_with_retries};
-use crate::http::{Http, HttpError, shown_url};
+use crate::http::{Http, HttpError, server_text, shown_url};
 use crate::{Credentials, CredentialsError, Env, Fs, ProvideCredentials, ProviderConfig, Secret};
 
 const SOURCE: &str = "container credentials";
@@ -178,10 +178,11 @@ pub(crate) fn error_detail(body: &[u8], authorization: Option<&Secret<String>>) 
         None => text.to_owned(),
     };
     let json: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+    let secrets: Vec<&str> = authorization.map(|t| t.expose().as_str()).into_iter().collect();
     let field = |name: &str| {
         let json = json.as_ref()?;
         let value = json.get(name).or_else(|| json.get(capitalized(name)))?.as_str()?;
-        Some(redact(value).chars().take(200).collect::<String>())
+        Some(server_text(value, &secrets))
     };
     let detail = match (field("code"), field("message")) {
         (Some(code), Some(message)) => format!("{code}: {message}"),

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use percent_encoding::utf8_percent_encode;
 use serde_json::{Map, Value};
 
-use crate::http::{Http, shown_url};
+use crate::http::{Http, server_text, shown_url};
 use crate::sts::{configured_endpoint, default_endpoint, parse_rfc3339};
 use crate::{Credentials, CredentialsError, ProviderConfig, Secret, profile};
 
@@ -292,16 +292,6 @@ pub(crate) struct Registration<'a> {
     pub(crate) client_secret: &'a str,
     pub(crate) expires_at: &'a str,
     pub(crate) refresh_token: &'a str,
-}
-
-/// Text from a server's answer, fit for a message: without `secrets` (a proxy or a test endpoint may echo what it
-/// was sent), at most 200 characters.
-fn server_text(text: &str, secrets: &[&str]) -> String {
-    let redacted = secrets
-        .iter()
-        .filter(|s| !s.is_empty())
-        .fold(text.to_owned(), |text, secret| text.replace(secret, "<redacted>"));
-    redacted.chars().take(200).collect()
 }
 
 /// Reads `CreateToken`'s answer (`what` names the call in messages) into the entry to cache, built as botocore
