@@ -144,17 +144,68 @@ impl IamConnector {
         &self.ca_bundle
     }
 
+    /// How the server's certificate is checked.
+    pub fn tls_check(&self) -> TlsCheck {
+        self.tls_check
+    }
+
+    /// The limit for TCP connect.
+    pub fn connect_timeout(&self) -> Duration {
+        self.connect_timeout
+    }
+
     /// A token for the next login: from the cache, or signed now with the provider's current credentials.
     pub fn token(&self) -> Result<AuthToken, ConnectError> {
+        self.token_for_user(self.target.user())
+    }
+
+    /// A token for `user` at this target's endpoint (signing host, port, region), from the cache or signed now: for
+    /// code that logs in as the user its own client names (the `rds-iam-proxy` crate).
+    pub fn token_for_user(&self, user: &str) -> Result<AuthToken, ConnectError> {
         let request = TokenRequest::new(
             self.target.signing_host(),
             self.target.signing_port(),
-            self.target.user(),
+            user,
             self.target.required_region()?,
         )?
         .with_expires_in(self.expires_in)?;
         let credentials = self.credentials.provide()?;
         Ok(self.cache.get_or_sign(&request, &credentials, self.clock.now())?)
+    }
+
+    /// The rustls configuration for code that does the TLS of a login itself (the `rds-iam-proxy` crate): the CA
+    /// bundle's roots alone, and the signing host's name unless this connector waives it
+    /// ([`crate::tls_client_config`]). The TLS server name to use is [`Target::signing_host`] — the endpoint's
+    /// name, checked even when the dial host is a tunnel.
+    pub fn tls_client_config(&self) -> Result<Arc<rustls::ClientConfig>, ConnectError> {
+        if !self.ca_bundle.is_file() {
+            return Err(self.missing_bundle());
+        }
+        crate::tls_client_config(&self.ca_bundle, self.tls_check)
+    }
+
+    /// Classifies a failed login that other code performed (the `rds-iam-proxy` crate) as [`IamConnector::connect`]
+    /// would: the server's error `code`, SQLSTATE `state` and `message` for a login as `user`.
+    pub fn classify_server_error(&self, user: &str, code: u16, state: &str, message: &str) -> ConnectError {
+        let mut ctx = self.context();
+        ctx.user = user.to_owned();
+        crate::error::server_error(code, state, message, &ctx)
+    }
+
+    /// Classifies an I/O error of a connection that other code opened and secured itself (the `rds-iam-proxy`
+    /// crate): a rustls verdict inside becomes [`ConnectError::UntrustedCertificate`],
+    /// [`ConnectError::HostnameMismatch`] (for the signing host, the name such code checks) and so on.
+    pub fn classify_io_error(&self, err: &std::io::Error) -> ConnectError {
+        let mut ctx = self.context();
+        ctx.dial_host = self.target.signing_host().to_owned();
+        crate::error::io(err, &ctx)
+    }
+
+    fn missing_bundle(&self) -> ConnectError {
+        ConnectError::Target(format!(
+            "the CA bundle {} does not exist: download the RDS bundle with `rds-iam ca fetch` or pass --ca-bundle",
+            self.ca_bundle.display()
+        ))
     }
 
     /// `mysql::Opts` for one login with `token`. TLS is always on. The password inside is the token: `Opts`'s
@@ -171,10 +222,7 @@ impl IamConnector {
             )));
         }
         if !self.ca_bundle.is_file() {
-            return Err(ConnectError::Target(format!(
-                "the CA bundle {} does not exist: download the RDS bundle with `rds-iam ca fetch` or pass --ca-bundle",
-                self.ca_bundle.display()
-            )));
+            return Err(self.missing_bundle());
         }
         match self.tls_check {
             TlsCheck::Full => {}

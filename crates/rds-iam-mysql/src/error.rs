@@ -146,11 +146,7 @@ pub(crate) fn rejection_causes(ctx: &Context) -> Vec<String> {
 /// Classifies a driver error into something a person can act on.
 pub(crate) fn classify(err: mysql::Error, ctx: &Context) -> ConnectError {
     match err {
-        mysql::Error::MySqlError(e) if e.code == 1045 || e.state == "28000" => ConnectError::TokenRejected {
-            server_message: format!("ERROR {} ({}): {}", e.code, e.state, e.message),
-            causes: rejection_causes(ctx),
-        },
-        mysql::Error::MySqlError(e) => ConnectError::Mysql(format!("ERROR {} ({}): {}", e.code, e.state, e.message)),
+        mysql::Error::MySqlError(e) => server_error(e.code, &e.state, &e.message, ctx),
         mysql::Error::DriverError(mysql::DriverError::TlsNotSupported) => ConnectError::ServerWithoutTls,
         mysql::Error::DriverError(mysql::DriverError::CouldNotConnect(detail)) => ConnectError::Unreachable {
             host: ctx.dial_host.clone(),
@@ -171,8 +167,21 @@ pub(crate) fn classify(err: mysql::Error, ctx: &Context) -> ConnectError {
     }
 }
 
+/// An error the server answered a login with: 1045 / 28000 is a rejected token.
+pub(crate) fn server_error(code: u16, state: &str, message: &str, ctx: &Context) -> ConnectError {
+    let server_message = format!("ERROR {code} ({state}): {message}");
+    if code == 1045 || state == "28000" {
+        ConnectError::TokenRejected {
+            server_message,
+            causes: rejection_causes(ctx),
+        }
+    } else {
+        ConnectError::Mysql(server_message)
+    }
+}
+
 /// I/O errors carry rustls's verdict inside (the TLS handshake runs on the first read or write).
-fn io(e: &std::io::Error, ctx: &Context) -> ConnectError {
+pub(crate) fn io(e: &std::io::Error, ctx: &Context) -> ConnectError {
     match e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
         Some(rustls_error) => tls(&rustls_error.to_string(), Some(rustls_error), ctx),
         None if matches!(

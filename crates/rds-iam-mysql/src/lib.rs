@@ -14,5 +14,5 @@ pub use error::ConnectError;
 pub use limiter::ConnectRateLimiter;
 pub use mysql::{Conn, Opts};
 pub use pool::IamConnectionManager;
-pub use probe::{TlsProbe, probe_tls, probe_tls_host};
+pub use probe::{TlsProbe, probe_tls, probe_tls_host, tls_client_config};
 pub use target::Target;

@@ -22,8 +22,8 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, ClientConfig, ClientConnection, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
-use crate::ConnectError;
 use crate::error::{Context, tls};
+use crate::{ConnectError, TlsCheck};
 
 /// What the server showed before any login.
 #[derive(Debug)]
@@ -173,6 +173,33 @@ pub fn probe_tls(
         waived_name_error: seen.waived_name_error,
         verdict,
     })
+}
+
+/// A rustls client configuration for a login that does its own TLS (the `rds-iam-proxy` crate): it trusts the
+/// roots in the PEM file `ca_bundle` **alone** — unlike the MySQL driver, which always adds Mozilla's public roots
+/// — and checks the name the connection is opened for unless `check` is [`TlsCheck::DangerSkipHostname`] (the
+/// chain is then still checked against the bundle). [`TlsCheck::DangerAcceptAnyCertificate`] is refused: code
+/// that does its own TLS has no reason to turn verification off.
+pub fn tls_client_config(ca_bundle: &Path, check: TlsCheck) -> Result<Arc<ClientConfig>, ConnectError> {
+    rds_iam_credentials::install_crypto_provider();
+    let skip_name = match check {
+        TlsCheck::Full => false,
+        TlsCheck::DangerSkipHostname => true,
+        TlsCheck::DangerAcceptAnyCertificate => {
+            return Err(ConnectError::Target(
+                "a login that does its own TLS always verifies the certificate chain against the CA bundle; \
+                 accepting any certificate is not supported there"
+                    .to_owned(),
+            ));
+        }
+    };
+    let verifier = Arc::new(Recorder::new(ca_bundle, skip_name)?);
+    Ok(Arc::new(
+        ClientConfig::builder()
+            .dangerous()
+            .with_custom_certificate_verifier(verifier)
+            .with_no_client_auth(),
+    ))
 }
 
 #[derive(Clone, Debug, Default)]

@@ -1,0 +1,123 @@
+//! [`ProxyConfig`]: which database the proxy dials, how it checks its certificate and how it logs in.
+
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rds_iam_mysql::{ConnectError, IamConnector, TlsCheck};
+use rustls::ClientConfig;
+use rustls::pki_types::ServerName;
+
+/// How the proxy logs in to the database for each client.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum Login {
+    /// With an IAM token for the user the client names, from this connector (its credentials, token cache and
+    /// signing host, port and region). The client's own password, if it sends one, is ignored.
+    Iam(Box<IamConnector>),
+    /// With the client's own authentication exchange, relayed unchanged inside the proxy's TLS: for a password
+    /// login (the master user creating IAM users) through a tunnel, where the driver could not check the
+    /// certificate against the endpoint's name or the CA bundle alone.
+    Relay,
+}
+
+/// Where and how the proxy connects. Build it with [`ProxyConfig::iam`] or [`ProxyConfig::relay`].
+#[derive(Clone)]
+pub struct ProxyConfig {
+    pub(crate) login: Login,
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) server_name: ServerName<'static>,
+    pub(crate) tls: Arc<ClientConfig>,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) allowed_users: Vec<String>,
+}
+
+impl ProxyConfig {
+    /// IAM logins to the connector's target: the proxy dials its host and port, checks the certificate against
+    /// the connector's CA bundle **alone** and the *signing host's* name (the endpoint, also through a tunnel;
+    /// waived only under [`TlsCheck::DangerSkipHostname`], and even then the chain must lead to the bundle), and
+    /// logs in with a token from [`IamConnector::token_for_user`].
+    pub fn iam(connector: IamConnector) -> Result<ProxyConfig, ConnectError> {
+        let tls = connector.tls_client_config()?;
+        let target = connector.target();
+        let (host, port, server_name) = (
+            target.host().to_owned(),
+            target.port(),
+            server_name(target.signing_host())?,
+        );
+        let connect_timeout = connector.connect_timeout();
+        Ok(ProxyConfig {
+            login: Login::Iam(Box::new(connector)),
+            host,
+            port,
+            server_name,
+            tls,
+            connect_timeout,
+            allowed_users: Vec::new(),
+        })
+    }
+
+    /// Password logins relayed inside the proxy's TLS to `host:port`, whose certificate must chain to a root of
+    /// the PEM file `ca_bundle` alone and (unless `check` waives it) be valid for `server_name` — the endpoint's
+    /// name when `host` is a tunnel.
+    pub fn relay(
+        host: impl Into<String>,
+        port: u16,
+        server_name: &str,
+        ca_bundle: &Path,
+        check: TlsCheck,
+    ) -> Result<ProxyConfig, ConnectError> {
+        Ok(ProxyConfig {
+            login: Login::Relay,
+            host: host.into(),
+            port,
+            server_name: self::server_name(server_name)?,
+            tls: rds_iam_mysql::tls_client_config(ca_bundle, check)?,
+            connect_timeout: Duration::from_secs(10),
+            allowed_users: Vec::new(),
+        })
+    }
+
+    /// Only these DB users may log in through the proxy (default: any user the client names). A client naming
+    /// another user is refused with error 1045 before anything is signed or sent.
+    pub fn allow_users(mut self, users: impl IntoIterator<Item = impl Into<String>>) -> ProxyConfig {
+        self.allowed_users = users.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The limit for the TCP connection, the TLS handshake and the login together (default: the connector's
+    /// connect timeout, else 10 s).
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> ProxyConfig {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// The host and port dialed.
+    pub fn address(&self) -> (&str, u16) {
+        (&self.host, self.port)
+    }
+
+    pub(crate) fn allows(&self, user: &str) -> bool {
+        self.allowed_users.is_empty() || self.allowed_users.iter().any(|allowed| allowed == user)
+    }
+}
+
+impl fmt::Debug for ProxyConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProxyConfig")
+            .field("login", &self.login)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("server_name", &self.server_name)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("allowed_users", &self.allowed_users)
+            .finish_non_exhaustive()
+    }
+}
+
+fn server_name(name: &str) -> Result<ServerName<'static>, ConnectError> {
+    ServerName::try_from(name.to_owned())
+        .map_err(|e| ConnectError::Target(format!("{name} is not a valid TLS server name: {e}")))
+}

@@ -1,0 +1,114 @@
+//! [`EmbeddedProxy`]: the proxy on a private Unix socket, inside the calling process, for one program's clients.
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use tokio::net::UnixListener;
+use tokio::sync::oneshot;
+
+use crate::ProxyConfig;
+
+/// A proxy listening on a Unix socket in a new owner-only (0700) folder, served by a thread of its own with a
+/// single-threaded tokio runtime. Only processes of the same user can reach the folder, and the proxy also checks
+/// each peer's uid. Dropping it stops the proxy, closes every session and removes the folder.
+///
+/// This is how `rds-iam mysql` starts the `mariadb` / `mysql` client: the client connects to
+/// [`EmbeddedProxy::socket_path`] without a password and without TLS, and never holds the token.
+///
+/// ```no_run
+/// use rds_iam_credentials::{DefaultChain, ProviderConfig};
+/// use rds_iam_mysql::{IamConnector, Target};
+/// use rds_iam_proxy::{EmbeddedProxy, ProxyConfig};
+///
+/// let target = Target::new("mydb.c1a2b3c4d5e6.eu-west-1.rds.amazonaws.com", 3306, "app")?;
+/// let connector = IamConnector::new(target, DefaultChain::cached(ProviderConfig::real()), "/etc/rds/global-bundle.pem");
+/// let proxy = EmbeddedProxy::start(ProxyConfig::iam(connector)?.allow_users(["app"]), &std::env::temp_dir())?;
+/// println!("mariadb --protocol=socket --socket={} --user=app", proxy.socket_path().display());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct EmbeddedProxy {
+    socket: PathBuf,
+    shutdown: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+    // Last: removed after the thread has stopped.
+    _dir: tempfile::TempDir,
+}
+
+impl EmbeddedProxy {
+    /// Creates a private folder under `parent`, listens on `proxy.sock` in it and starts serving. The socket
+    /// accepts connections when this returns.
+    pub fn start(config: ProxyConfig, parent: &Path) -> io::Result<EmbeddedProxy> {
+        let dir = tempfile::Builder::new().prefix("rds-iam-proxy-").tempdir_in(parent)?;
+        let socket = dir.path().join("proxy.sock");
+        let listener = std::os::unix::net::UnixListener::bind(&socket)?;
+        listener.set_nonblocking(true)?;
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let (shutdown, stopped) = oneshot::channel();
+        let config = Arc::new(config);
+        let thread = std::thread::Builder::new()
+            .name("rds-iam-proxy".into())
+            .spawn(move || runtime.block_on(serve(listener, config, stopped)))?;
+        Ok(EmbeddedProxy {
+            socket,
+            shutdown: Some(shutdown),
+            thread: Some(thread),
+            _dir: dir,
+        })
+    }
+
+    /// The socket to connect to.
+    pub fn socket_path(&self) -> &Path {
+        &self.socket
+    }
+}
+
+impl Drop for EmbeddedProxy {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl fmt::Debug for EmbeddedProxy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EmbeddedProxy")
+            .field("socket", &self.socket)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Accepts until told to stop; returning drops the runtime's tasks, which closes every session.
+async fn serve(listener: std::os::unix::net::UnixListener, config: Arc<ProxyConfig>, mut stop: oneshot::Receiver<()>) {
+    let listener = match UnixListener::from_std(listener) {
+        Ok(listener) => listener,
+        Err(e) => {
+            tracing::error!("rds-iam proxy: cannot listen: {e}");
+            return;
+        }
+    };
+    let uid = rustix::process::getuid().as_raw();
+    loop {
+        tokio::select! {
+            _ = &mut stop => return,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let peer_uid = stream.peer_cred().map(|cred| cred.uid()).ok();
+                    if peer_uid != Some(uid) {
+                        tracing::warn!(?peer_uid, "rds-iam proxy: refused a client of another user");
+                        continue;
+                    }
+                    let peer = format!("unix:uid={uid}");
+                    tokio::spawn(crate::session::serve(config.clone(), stream, peer));
+                }
+                Err(e) => tracing::warn!("rds-iam proxy: accept failed: {e}"),
+            },
+        }
+    }
+}

@@ -1,0 +1,28 @@
+//! A local IAM auth proxy for Amazon RDS / Aurora MySQL and MariaDB.
+//!
+//! A client connects to the proxy with **no password and no TLS**; for each client the proxy dials the database,
+//! secures the connection with TLS that it verifies itself (the CA bundle's roots alone, and the endpoint's name
+//! even through a tunnel), logs in as the user the client names with a fresh or cached IAM token, and then relays
+//! the session unchanged. The client never holds a token, so it cannot leak one: not through its option files,
+//! not through a TLS setting that falls back to plain text, not on a command line.
+//!
+//! - [`ProxyConfig::iam`] logs in with tokens from an [`rds_iam_mysql::IamConnector`]; [`ProxyConfig::relay`]
+//!   relays the client's own (password) login inside the proxy's TLS.
+//! - [`EmbeddedProxy`] serves one program's clients on a private Unix socket (this is how `rds-iam mysql` runs
+//!   the installed client).
+//! - The client sees the database's own greeting (server version, connection id — so `KILL QUERY` from a second
+//!   connection works —, character set and capabilities, without TLS and compression). Refusals reach it as
+//!   MySQL ERR packets: 1045 / 28000 for a refused token (with the usual causes), 1105 otherwise, and never
+//!   contain the token. `COM_CHANGE_USER` is refused (the session is unchanged).
+//!
+//! # Crate features
+//! None.
+
+mod config;
+mod embedded;
+mod packet;
+mod relay;
+mod session;
+
+pub use config::{Login, ProxyConfig};
+pub use embedded::EmbeddedProxy;

@@ -1,0 +1,529 @@
+//! One client session: dial the database and secure the connection, greet the client as the database, log in,
+//! then relay.
+//!
+//! Sequence of packets (`c` the client, `p` the proxy, `d` the database):
+//!
+//! ```text
+//! p→d TCP          d→p greeting (seq 0)        p→d SSLRequest (seq 1)      p↔d TLS (bundle-only roots, endpoint name)
+//! p→c greeting (seq 0: the database's version, connection id, character set; capabilities without TLS/compression)
+//! c→p handshake response (seq 1: user, database, attributes)
+//! IAM:   p→d response (seq 2, no password) … d→p auth switch to mysql_clear_password … p→d token … d→p OK
+//! Relay: p→d the client's response and each auth packet after it, sequence ids shifted by one for the SSLRequest
+//! p→c the database's OK (seq 2), or an ERR with the classified cause; then both directions are relayed
+//! ```
+
+use std::io;
+use std::sync::Arc;
+
+use mysql_common::constants::{CapabilityFlags, MariadbCapabilities};
+use mysql_common::io::ParseBuf;
+use mysql_common::packets::{AuthPlugin, HandshakePacket, HandshakeResponse, SslRequest};
+use mysql_common::proto::MySerialize;
+use rds_iam_mysql::{ConnectError, IamConnector};
+use rds_iam_token::Secret;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+
+use crate::config::{Login, ProxyConfig};
+use crate::packet::{LOGIN_PACKET_LIMIT, err_payload, parse_err, read_packet, write_packet};
+
+/// The client-visible plugin of an IAM login: every client has it, and whatever it answers is ignored.
+const NATIVE_PASSWORD: &[u8] = b"mysql_native_password";
+const CLEAR_PASSWORD: &[u8] = b"mysql_clear_password";
+
+/// Capabilities the proxy never passes on: TLS is the proxy's own business on the database side (the local side is
+/// a private socket), and compressed framing would hide where commands start.
+fn not_forwarded() -> CapabilityFlags {
+    CapabilityFlags::CLIENT_SSL
+        | CapabilityFlags::CLIENT_COMPRESS
+        | CapabilityFlags::CLIENT_ZSTD_COMPRESSION_ALGORITHM
+        | CapabilityFlags::CLIENT_SSL_VERIFY_SERVER_CERT
+        | CapabilityFlags::CLIENT_REMEMBER_OPTIONS
+}
+
+/// What the client is told when the proxy refuses it: an ERR packet in the server's range (the MariaDB client reports
+/// client-range codes in an ERR packet as a malformed packet).
+#[derive(Debug)]
+pub(crate) struct Refusal {
+    code: u16,
+    state: [u8; 5],
+    message: String,
+}
+
+impl Refusal {
+    fn denied(message: impl Into<String>) -> Refusal {
+        Refusal {
+            code: 1045,
+            state: *b"28000",
+            message: message.into(),
+        }
+    }
+
+    fn other(message: impl Into<String>) -> Refusal {
+        Refusal {
+            code: 1105,
+            state: *b"HY000",
+            message: message.into(),
+        }
+    }
+
+    fn from_connect(err: &ConnectError) -> Refusal {
+        let message = format!("rds-iam proxy: {err}");
+        if err.is_token_rejected() {
+            Refusal::denied(message)
+        } else {
+            Refusal::other(message)
+        }
+    }
+}
+
+/// Why a session ended early (for the log; the client already got its ERR where one could be sent).
+#[derive(Debug)]
+pub(crate) enum Ended {
+    Refused(Refusal),
+    Io(io::Error),
+}
+
+impl std::fmt::Display for Ended {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Ended::Refused(refusal) => write!(f, "refused ({}): {}", refusal.code, refusal.message),
+            Ended::Io(err) => write!(f, "connection error: {err}"),
+        }
+    }
+}
+
+impl From<io::Error> for Ended {
+    fn from(err: io::Error) -> Self {
+        Ended::Io(err)
+    }
+}
+
+/// Serves one client until either side closes. Errors are logged, never returned: one session cannot stop the
+/// proxy.
+pub(crate) async fn serve<C>(config: Arc<ProxyConfig>, client: C, peer: String)
+where
+    C: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    match run(&config, client, &peer).await {
+        Ok((user, up, down)) => {
+            tracing::info!(
+                peer,
+                user,
+                bytes_from_client = up,
+                bytes_to_client = down,
+                "session closed"
+            );
+        }
+        Err(ended) => tracing::warn!(peer, "session ended: {ended}"),
+    }
+}
+
+async fn run<C>(config: &ProxyConfig, mut client: C, peer: &str) -> Result<(String, u64, u64), Ended>
+where
+    C: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let deadline = tokio::time::Instant::now() + config.connect_timeout;
+    let timed_out = || {
+        Refusal::other(format!(
+            "rds-iam proxy: no TLS connection to {}:{} within {:?}; check the host, port, security groups and \
+             network path",
+            config.host, config.port, config.connect_timeout
+        ))
+    };
+    let (tcp, greeting) = match tokio::time::timeout_at(deadline, dial(config)).await {
+        Ok(Ok(dialed)) => dialed,
+        Ok(Err(refusal)) => return refuse(&mut client, 0, refusal).await,
+        Err(_) => return refuse(&mut client, 0, timed_out()).await,
+    };
+    write_packet(&mut client, 0, &client_greeting(&greeting, &config.login)).await?;
+
+    let response = read_packet(&mut client, LOGIN_PACKET_LIMIT).await?;
+    let client_caps = capabilities_of(&response.payload);
+    if client_caps.contains(CapabilityFlags::CLIENT_SSL) {
+        let refusal = Refusal::other(
+            "rds-iam proxy: this local socket does not offer TLS (the proxy itself connects to the database over \
+             verified TLS); connect without TLS options",
+        );
+        return refuse(&mut client, response.seq.wrapping_add(1), refusal).await;
+    }
+    let parsed: HandshakeResponse<'_> = ParseBuf(&response.payload).parse(()).map_err(Ended::Io)?;
+    let Ok(user) = String::from_utf8(parsed.user().to_vec()) else {
+        return refuse(
+            &mut client,
+            2,
+            Refusal::denied("rds-iam proxy: the user name is not UTF-8"),
+        )
+        .await;
+    };
+    if !config.allows(&user) {
+        let refusal = Refusal::denied(format!(
+            "rds-iam proxy: the DB user '{user}' may not log in through this proxy (allowed: {})",
+            config.allowed_users.join(", ")
+        ));
+        return refuse(&mut client, 2, refusal).await;
+    }
+    tracing::debug!(peer, user, "client greeted; securing the connection to the database");
+    // The database takes the capabilities of the `SSLRequest` as final (MariaDB does not read them again after
+    // the handshake), so they are the ones of the login, known only now.
+    let (capabilities, ext_capabilities) = match &config.login {
+        Login::Iam(_) => (
+            backend_capabilities(
+                &greeting,
+                capabilities_of(&response.payload),
+                parsed.db_name().is_some(),
+            ),
+            parsed.mariadb_ext_capabilities() & greeting.mariadb_ext_capabilities(),
+        ),
+        Login::Relay => (
+            capabilities_of(&response.payload) | CapabilityFlags::CLIENT_SSL,
+            parsed.mariadb_ext_capabilities(),
+        ),
+    };
+    let secured = tokio::time::timeout_at(deadline, secure(config, tcp, &greeting, capabilities, ext_capabilities));
+    let mut db = match secured.await {
+        Ok(Ok(db)) => db,
+        Ok(Err(refusal)) => return refuse(&mut client, 2, refusal).await,
+        Err(_) => return refuse(&mut client, 2, timed_out()).await,
+    };
+
+    let outcome = match &config.login {
+        Login::Iam(connector) => {
+            let login = iam_login(
+                connector,
+                &mut db,
+                &greeting,
+                &parsed,
+                &response.payload,
+                &user,
+                capabilities,
+            );
+            login.await
+        }
+        Login::Relay => relay_login(&mut client, &mut db, &response.payload, capabilities).await,
+    };
+    match outcome {
+        Ok(Some(ok)) => write_packet(&mut client, 2, &ok).await?,
+        Ok(None) => {}
+        Err(Ended::Refused(refusal)) => return refuse(&mut client, 2, refusal).await,
+        Err(other) => return Err(other),
+    }
+    tracing::info!(peer, user, host = config.host, port = config.port, "logged in");
+    let (up, down) = crate::relay::relay(client, db).await?;
+    Ok((user, up, down))
+}
+
+/// Sends the client an ERR packet with sequence id `seq`, then ends the session.
+async fn refuse<C, T>(client: &mut C, seq: u8, refusal: Refusal) -> Result<T, Ended>
+where
+    C: AsyncWrite + Unpin,
+{
+    let _ = write_packet(
+        client,
+        seq,
+        &err_payload(refusal.code, &refusal.state, &refusal.message),
+    )
+    .await;
+    Err(Ended::Refused(refusal))
+}
+
+/// TCP and the database's greeting.
+async fn dial(config: &ProxyConfig) -> Result<(TcpStream, HandshakePacket<'static>), Refusal> {
+    let mut tcp = TcpStream::connect((config.host.as_str(), config.port))
+        .await
+        .map_err(|e| unreachable(config, e.to_string()))?;
+    let _ = tcp.set_nodelay(true);
+    let not_mysql = |detail: String| {
+        Refusal::other(format!(
+            "rds-iam proxy: {}:{} did not greet like a MySQL server ({detail}); is this the right port?",
+            config.host, config.port
+        ))
+    };
+    let first = read_packet(&mut tcp, LOGIN_PACKET_LIMIT)
+        .await
+        .map_err(|e| not_mysql(e.to_string()))?;
+    if first.kind() == Some(0xFF) {
+        // Refused before the greeting (too many connections, a blocked host): pass the database's words on.
+        let (code, state, message) = parse_err(&first.payload).unwrap_or((1105, "HY000".into(), "refused".into()));
+        return Err(Refusal {
+            code,
+            state: state.as_bytes().try_into().unwrap_or(*b"HY000"),
+            message: format!("rds-iam proxy: the database refused the connection: {message}"),
+        });
+    }
+    let greeting: HandshakePacket<'_> = ParseBuf(&first.payload)
+        .parse(())
+        .map_err(|e| not_mysql(e.to_string()))?;
+    let greeting = greeting.into_owned();
+    if !greeting.capabilities().contains(CapabilityFlags::CLIENT_SSL) {
+        return Err(Refusal::from_connect(&ConnectError::ServerWithoutTls));
+    }
+    Ok((tcp, greeting))
+}
+
+fn unreachable(config: &ProxyConfig, detail: String) -> Refusal {
+    Refusal::from_connect(&ConnectError::Unreachable {
+        host: config.host.clone(),
+        port: config.port,
+        detail,
+    })
+}
+
+/// `SSLRequest` with the login's capabilities, and the TLS handshake (certificate checked against the CA bundle
+/// alone and the endpoint's name).
+async fn secure(
+    config: &ProxyConfig,
+    mut tcp: TcpStream,
+    greeting: &HandshakePacket<'static>,
+    capabilities: CapabilityFlags,
+    ext_capabilities: MariadbCapabilities,
+) -> Result<TlsStream<TcpStream>, Refusal> {
+    let mut request = Vec::new();
+    SslRequest::new(capabilities, 16 * 1024 * 1024, greeting.default_collation())
+        .with_mariadb_capabilities(ext_capabilities)
+        .serialize(&mut request);
+    write_packet(&mut tcp, 1, &request)
+        .await
+        .map_err(|e| unreachable(config, e.to_string()))?;
+    TlsConnector::from(config.tls.clone())
+        .connect(config.server_name.clone(), tcp)
+        .await
+        .map_err(|e| {
+            let err = match &config.login {
+                Login::Iam(connector) => connector.classify_io_error(&e),
+                Login::Relay => ConnectError::Tls(e.to_string()),
+            };
+            Refusal::from_connect(&err)
+        })
+}
+
+/// The greeting the client sees: the database's, without TLS and compression; for an IAM login the plugin is
+/// `mysql_native_password` (the client's answer is ignored), for a relayed login the database's own plugin and
+/// scramble, since the client's answer goes to the database.
+fn client_greeting(db: &HandshakePacket<'_>, login: &Login) -> Vec<u8> {
+    let mut scramble_1 = [0_u8; 8];
+    let first = db.scramble_1_ref();
+    scramble_1[..first.len().min(8)].copy_from_slice(&first[..first.len().min(8)]);
+    let plugin = match login {
+        Login::Iam(_) => Some(NATIVE_PASSWORD),
+        Login::Relay => db.auth_plugin_name_ref(),
+    };
+    let greeting = HandshakePacket::new(
+        db.protocol_version(),
+        db.server_version_ref(),
+        db.connection_id(),
+        scramble_1,
+        db.scramble_2_ref(),
+        db.capabilities() - not_forwarded(),
+        db.default_collation(),
+        db.status_flags(),
+        plugin,
+    )
+    .with_mariadb_ext_capabilities(db.mariadb_ext_capabilities());
+    let mut out = Vec::new();
+    greeting.serialize(&mut out);
+    out
+}
+
+/// The capability flags of a handshake response (its first four bytes).
+fn capabilities_of(payload: &[u8]) -> CapabilityFlags {
+    let mut bytes = [0_u8; 4];
+    let n = payload.len().min(4);
+    bytes[..n].copy_from_slice(&payload[..n]);
+    CapabilityFlags::from_bits_truncate(u32::from_le_bytes(bytes))
+}
+
+/// What the proxy asks of the database for an IAM login: the client's capabilities that the server offers, with
+/// TLS and the 4.1 protocol with plugin authentication, without compression and connection attributes unless the
+/// server takes them; a default database exactly when the client named one.
+fn backend_capabilities(db: &HandshakePacket<'_>, client: CapabilityFlags, with_db: bool) -> CapabilityFlags {
+    let mut capabilities = ((client & db.capabilities()) - not_forwarded())
+        | CapabilityFlags::CLIENT_SSL
+        | CapabilityFlags::CLIENT_PROTOCOL_41
+        | CapabilityFlags::CLIENT_SECURE_CONNECTION
+        | CapabilityFlags::CLIENT_PLUGIN_AUTH;
+    capabilities.set(CapabilityFlags::CLIENT_CONNECT_WITH_DB, with_db);
+    capabilities
+}
+
+/// An IAM login on the client's behalf. Returns the database's OK payload for the client.
+async fn iam_login(
+    connector: &IamConnector,
+    db: &mut TlsStream<TcpStream>,
+    greeting: &HandshakePacket<'static>,
+    client: &HandshakeResponse<'_>,
+    client_raw: &[u8],
+    user: &str,
+    capabilities: CapabilityFlags,
+) -> Result<Option<Vec<u8>>, Ended> {
+    let signer = connector.clone();
+    let for_user = user.to_owned();
+    let token = tokio::task::spawn_blocking(move || signer.token_for_user(&for_user))
+        .await
+        .map_err(|e| Ended::Refused(Refusal::other(format!("rds-iam proxy: signing failed: {e}"))))?
+        .map_err(|e| Ended::Refused(Refusal::from_connect(&e)))?;
+
+    let attributes = client
+        .connect_attributes()
+        .filter(|_| capabilities.contains(CapabilityFlags::CLIENT_CONNECT_ATTRS));
+    let plugin = greeting.auth_plugin_name_ref().unwrap_or(NATIVE_PASSWORD);
+    let response = HandshakeResponse::new(
+        Some(&[][..]),
+        greeting.server_version_parsed().unwrap_or((8, 0, 0)),
+        Some(client.user()),
+        client.db_name(),
+        Some(AuthPlugin::from_bytes(plugin)),
+        capabilities,
+        attributes,
+        16 * 1024 * 1024,
+    )
+    .with_mariadb_ext_capabilities(client.mariadb_ext_capabilities() & greeting.mariadb_ext_capabilities());
+    // The constructor sets the database, plugin and attribute flags by what it is given, which matches the
+    // flags of the `SSLRequest`: the database takes those as final.
+    debug_assert_eq!(response.capabilities(), capabilities);
+    let mut payload = Vec::new();
+    response.serialize(&mut payload);
+    // The client's maximum packet size and character set (bytes 4..9), which mysql_common's constructor does not
+    // take.
+    if client_raw.len() >= 9 && payload.len() >= 9 {
+        payload[4..9].copy_from_slice(&client_raw[4..9]);
+    }
+    write_packet(db, 2, &payload).await?;
+
+    let mut token_sent = false;
+    loop {
+        let reply = read_packet(db, LOGIN_PACKET_LIMIT).await?;
+        match reply.kind() {
+            Some(0x00) => return Ok(Some(reply.payload)),
+            Some(0xFF) => {
+                let (code, state, message) =
+                    parse_err(&reply.payload).unwrap_or((1105, "HY000".into(), "login refused".into()));
+                let err = connector.classify_server_error(user, code, &state, &message);
+                let mut refusal = Refusal::from_connect(&err);
+                if !err.is_token_rejected() {
+                    refusal.code = code;
+                    refusal.state = state.as_bytes().try_into().unwrap_or(*b"HY000");
+                }
+                return Err(Ended::Refused(refusal));
+            }
+            Some(0xFE) if !token_sent && switch_plugin(&reply.payload) == CLEAR_PASSWORD => {
+                // The token, NUL-terminated, inside TLS that verified the endpoint (a `Secret`: wiped when dropped).
+                let mut data = token.expose().as_bytes().to_vec();
+                data.push(0);
+                let data = Secret::new(data);
+                write_packet(db, reply.seq.wrapping_add(1), data.expose()).await?;
+                token_sent = true;
+            }
+            Some(0xFE) => {
+                let plugin = String::from_utf8_lossy(switch_plugin(&reply.payload)).into_owned();
+                return Err(Ended::Refused(Refusal::denied(format!(
+                    "rds-iam proxy: the database asked user '{user}' for the authentication plugin '{plugin}', not \
+                     mysql_clear_password: the user is not an IAM user (CREATE USER '{user}' IDENTIFIED WITH \
+                     AWSAuthenticationPlugin AS 'RDS')"
+                ))));
+            }
+            _ => {
+                return Err(Ended::Refused(Refusal::denied(format!(
+                    "rds-iam proxy: the database asked user '{user}' for more authentication data than an IAM token: \
+                     the user is not an IAM user (CREATE USER '{user}' IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS')"
+                ))));
+            }
+        }
+    }
+}
+
+/// The plugin name of an auth switch request (`0xFE`, NUL-terminated name, data).
+fn switch_plugin(payload: &[u8]) -> &[u8] {
+    let rest = payload.get(1..).unwrap_or_default();
+    rest.split(|&b| b == 0).next().unwrap_or_default()
+}
+
+/// The client's own login, relayed inside the proxy's TLS. Every database reply goes to the client as it is
+/// (sequence id minus the `SSLRequest`), so the client receives the OK or ERR itself: returns `None`.
+async fn relay_login<C>(
+    client: &mut C,
+    db: &mut TlsStream<TcpStream>,
+    client_raw: &[u8],
+    capabilities: CapabilityFlags,
+) -> Result<Option<Vec<u8>>, Ended>
+where
+    C: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut response = client_raw.to_vec();
+    if response.len() >= 4 {
+        response[..4].copy_from_slice(&capabilities.bits().to_le_bytes());
+    }
+    write_packet(db, 2, &response).await?;
+    loop {
+        let reply = read_packet(db, LOGIN_PACKET_LIMIT).await?;
+        write_packet(client, reply.seq.wrapping_sub(1), &reply.payload).await?;
+        match reply.kind() {
+            Some(0x00) => return Ok(None),
+            Some(0xFF) => {
+                let (code, _, message) = parse_err(&reply.payload).unwrap_or((1105, String::new(), String::new()));
+                return Err(Ended::Io(io::Error::other(format!(
+                    "the database refused the relayed login: {code} {message}"
+                ))));
+            }
+            // caching_sha2_password's "fast auth success": the OK follows without an answer.
+            Some(0x01) if reply.payload == [0x01, 0x03] => {}
+            _ => {
+                let answer = read_packet(client, LOGIN_PACKET_LIMIT).await?;
+                write_packet(db, answer.seq.wrapping_add(1), &answer.payload).await?;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auth_switch_plugin_names() {
+        assert_eq!(switch_plugin(b"\xfemysql_clear_password\0"), CLEAR_PASSWORD);
+        assert_eq!(switch_plugin(b"\xfedialog\0\x01data"), b"dialog");
+        assert_eq!(switch_plugin(b""), b"");
+    }
+
+    #[test]
+    fn capabilities_toward_the_database_always_ask_for_tls_and_never_compression() {
+        let server = CapabilityFlags::CLIENT_SSL
+            | CapabilityFlags::CLIENT_PROTOCOL_41
+            | CapabilityFlags::CLIENT_SECURE_CONNECTION
+            | CapabilityFlags::CLIENT_PLUGIN_AUTH
+            | CapabilityFlags::CLIENT_COMPRESS
+            | CapabilityFlags::CLIENT_DEPRECATE_EOF;
+        let greeting = HandshakePacket::new(
+            10,
+            &b"8.0.39"[..],
+            7,
+            [1; 8],
+            Some(&[2_u8; 12][..]),
+            server,
+            45,
+            mysql_common::constants::StatusFlags::empty(),
+            Some(NATIVE_PASSWORD),
+        );
+        let client = CapabilityFlags::CLIENT_PROTOCOL_41 | CapabilityFlags::CLIENT_COMPRESS;
+        let caps = backend_capabilities(&greeting, client, false);
+        assert!(caps.contains(CapabilityFlags::CLIENT_SSL | CapabilityFlags::CLIENT_PLUGIN_AUTH));
+        assert!(!caps.contains(CapabilityFlags::CLIENT_COMPRESS));
+        assert!(
+            !caps.contains(CapabilityFlags::CLIENT_DEPRECATE_EOF),
+            "the client did not ask for it"
+        );
+
+        let mut bytes = Vec::new();
+        greeting.serialize(&mut bytes);
+        let parsed: HandshakePacket<'_> = ParseBuf(&bytes).parse(()).unwrap();
+        let shown = client_greeting(&parsed, &Login::Relay);
+        let shown: HandshakePacket<'_> = ParseBuf(&shown).parse(()).unwrap();
+        assert_eq!(shown.connection_id(), 7);
+        assert!(!shown.capabilities().contains(CapabilityFlags::CLIENT_SSL));
+        assert!(!shown.capabilities().contains(CapabilityFlags::CLIENT_COMPRESS));
+        assert_eq!(shown.scramble_2_ref(), parsed.scramble_2_ref());
+    }
+}
