@@ -79,12 +79,13 @@ pub struct BundleStore {
 }
 
 /// What is stored beside a bundle (`{file}.json`).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Meta {
     url: Option<String>,
     validators: Validators,
-    /// When the server last confirmed (or sent) this copy, seconds since the epoch.
-    checked_at: u64,
+    /// When the server last confirmed (or sent) this copy; stored as seconds since the epoch. A sidecar whose
+    /// value is no time this system can hold is no sidecar.
+    checked_at: SystemTime,
     /// SHA-256 of the PEM this describes: a sidecar that does not match (two writers raced) is ignored.
     sha256: String,
 }
@@ -176,10 +177,11 @@ impl BundleStore {
     pub fn get(&self, source: &BundleSource, now: SystemTime) -> Result<Bundle, Error> {
         match self.stored(source, now) {
             Ok(Some(stored)) => {
+                // A check time after `now` (a clock moved back, a damaged sidecar) is not fresh either.
                 let fresh = stored
                     .meta
                     .as_ref()
-                    .and_then(|m| now.duration_since(UNIX_EPOCH + Duration::from_secs(m.checked_at)).ok())
+                    .and_then(|m| now.duration_since(m.checked_at).ok())
                     .is_some_and(|age| age < self.refresh_after);
                 if fresh {
                     return Ok(self.bundle(source, stored, Outcome::Cached));
@@ -301,7 +303,7 @@ impl BundleStore {
                 let meta = Meta {
                     url: Some(url.clone()),
                     validators,
-                    checked_at: seconds(now),
+                    checked_at: now,
                     sha256,
                 };
                 if let Err(error) = self.write_atomically(&self.meta_path(source), meta_json(&meta).as_bytes()) {
@@ -328,7 +330,7 @@ impl BundleStore {
                 let meta = Meta {
                     url: Some(url.clone()),
                     validators,
-                    checked_at: seconds(now),
+                    checked_at: now,
                     sha256: sha256_hex(&body),
                 };
                 self.write_atomically(&self.meta_path(source), meta_json(&meta).as_bytes())?;
@@ -379,7 +381,7 @@ fn meta_json(meta: &Meta) -> String {
         "url": meta.url,
         "etag": meta.validators.etag,
         "last_modified": meta.validators.last_modified,
-        "checked_at": meta.checked_at,
+        "checked_at": seconds(meta.checked_at),
         "sha256": meta.sha256,
     })
     .to_string()
@@ -394,7 +396,8 @@ fn parse_meta(bytes: &[u8]) -> Option<Meta> {
             etag: text("etag"),
             last_modified: text("last_modified"),
         },
-        checked_at: json["checked_at"].as_u64()?,
+        // From disk: a value past what `SystemTime` holds (u64::MAX seconds) makes the sidecar unusable, not a panic.
+        checked_at: UNIX_EPOCH.checked_add(Duration::from_secs(json["checked_at"].as_u64()?))?,
         sha256: text("sha256")?,
     })
 }
