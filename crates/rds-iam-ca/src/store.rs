@@ -61,6 +61,18 @@ pub enum Refresh {
 /// folder, then rename), so readers — other processes included — see the old file or the new one, never a mix,
 /// and never a bundle that failed verification.
 ///
+/// # Permissions
+///
+/// The bundle is what TLS trusts, so whoever can write the folder can intercept the IAM tokens sent under it. On
+/// Unix the store creates its folder (and any missing parent) with mode `0700`, and refuses a folder that group
+/// or others can write ([`Error::InsecureCacheDir`]), as OpenSSH refuses a group-writable `~/.ssh`: such a
+/// folder lets another user swap the bundle or plant one before it is first written. Refusing rather than
+/// warning, because a warning on a connect path goes unread while the swapped bundle is used. A folder that is
+/// only readable by others (`0755`, what earlier versions created with the usual umask) is accepted: bundles
+/// are public data. Files are written `0600` (the temporary files they are renamed from are created so); the
+/// folder's mode is what keeps others out. Parent folders are not checked. On other platforms the folder's
+/// access control list is left to the system.
+///
 /// ```no_run
 /// use rds_iam_ca::{BundleSource, BundleStore};
 ///
@@ -175,6 +187,7 @@ impl BundleStore {
     /// or downloaded. When a refresh fails but a stored copy still verifies, that copy is returned
     /// ([`Outcome::KeptAfterFailedRefresh`]).
     pub fn get(&self, source: &BundleSource, now: SystemTime) -> Result<Bundle, Error> {
+        self.check_dir()?;
         match self.stored(source, now) {
             Ok(Some(stored)) => {
                 // A check time after `now` (a clock moved back, a damaged sidecar) is not fresh either.
@@ -214,6 +227,7 @@ impl BundleStore {
     /// apply) and written to [`AMAZON_TRUST_SERVICES_FILE`] in the store's folder unless it already holds exactly
     /// these bytes.
     pub fn amazon_trust_services(&self, now: SystemTime) -> Result<Bundle, Error> {
+        self.check_dir()?;
         let pem = amazon_trust_services_pem();
         let options = VerifyOptions {
             warn_within: self.verify.warn_within,
@@ -238,6 +252,7 @@ impl BundleStore {
     /// Asks the server now. Fails if the download or verification fails — the stored copy, if any, is then left
     /// exactly as it was.
     pub fn refresh(&self, source: &BundleSource, now: SystemTime, mode: Refresh) -> Result<Bundle, Error> {
+        self.check_dir()?;
         let stored = match mode {
             Refresh::Force => None,
             Refresh::IfModified => self.stored(source, now).ok().flatten(),
@@ -247,6 +262,7 @@ impl BundleStore {
 
     /// The stored bundle, verified at `now`, without any network: `None` if there is none.
     pub fn cached(&self, source: &BundleSource, now: SystemTime) -> Result<Option<Bundle>, Error> {
+        self.check_dir()?;
         Ok(self
             .stored(source, now)?
             .map(|stored| self.bundle(source, stored, Outcome::Cached)))
@@ -351,7 +367,13 @@ impl BundleStore {
             let path = path.to_owned();
             move |source| Error::Io { action, path, source }
         };
-        std::fs::create_dir_all(&self.dir).map_err(io("creating", &self.dir))?;
+        let mut folder = std::fs::DirBuilder::new();
+        folder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut folder, 0o700);
+        folder.create(&self.dir).map_err(io("creating", &self.dir))?;
+        // A folder that already existed keeps its mode: check it before writing into it.
+        self.check_dir()?;
         let mut file = tempfile::Builder::new()
             .prefix(".rds-iam-")
             .suffix(".tmp")
@@ -364,6 +386,27 @@ impl BundleStore {
             path: path.to_owned(),
             source: e.error,
         })?;
+        Ok(())
+    }
+
+    /// Refuses a folder that group or others can write (Unix); an absent folder is fine (it is created `0700`).
+    /// Other failures to read its metadata are left to the read or write that follows, which reports them.
+    fn check_dir(&self) -> Result<(), Error> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            if let Ok(meta) = std::fs::metadata(&self.dir)
+                && meta.is_dir()
+            {
+                let mode = meta.permissions().mode() & 0o7777;
+                if mode & 0o022 != 0 {
+                    return Err(Error::InsecureCacheDir {
+                        path: self.dir.clone(),
+                        mode,
+                    });
+                }
+            }
+        }
         Ok(())
     }
 }

@@ -473,3 +473,79 @@ fn a_sidecar_check_time_in_the_far_future_or_malformed_needs_a_refresh() {
         assert!(server.requests().is_empty(), "{value}");
     }
 }
+
+/// Security review, finding 10d: the store creates its folder (and missing parents) `0700` and its files `0600`.
+#[cfg(unix)]
+#[test]
+fn a_new_cache_folder_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o7777;
+
+    let server = FakeBundleServer::start();
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("cache").join("ca");
+    server.serve_pem(PATH, good_bundle(), "\"v1\"");
+    let bundle = store(&server, &dir).get(&source(), now()).unwrap();
+    assert_eq!(mode(&dir), 0o700);
+    assert_eq!(mode(&home.path().join("cache")), 0o700);
+    assert_eq!(mode(&bundle.path), 0o600);
+    assert_eq!(mode(&dir.join("us-east-1-bundle.pem.json")), 0o600);
+
+    let amazon = store(&server, &home.path().join("proxy"))
+        .amazon_trust_services(now())
+        .unwrap();
+    assert_eq!(mode(amazon.path.parent().unwrap()), 0o700);
+    assert_eq!(mode(&amazon.path), 0o600);
+}
+
+/// Security review, finding 10d: a cache folder that group or others can write is refused by every entry point,
+/// before anything in it is read or written — another user could have swapped the bundle TLS trusts. A folder
+/// others can only read (`0755`, what earlier versions created) is still used.
+#[cfg(unix)]
+#[test]
+fn a_cache_folder_others_can_write_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let chmod = |path: &Path, mode: u32| std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+
+    let server = FakeBundleServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(&server, dir.path());
+    server.serve_pem(PATH, good_bundle(), "\"v1\"");
+    let first = store.get(&source(), now()).unwrap();
+    let pem_before = std::fs::read(&first.path).unwrap();
+
+    for mode in [0o777, 0o1777, 0o775, 0o770, 0o703, 0o722] {
+        chmod(dir.path(), mode);
+        server.clear();
+        let insecure = |result: Result<(), Error>, call: &str| {
+            let err = result.unwrap_err();
+            assert!(
+                matches!(&err, Error::InsecureCacheDir { path, mode: m } if path == dir.path() && *m == mode),
+                "{mode:o} {call}: {err:?}"
+            );
+            let message = err.to_string();
+            assert!(message.contains(&format!("mode {mode:04o}")), "{message}");
+            assert!(
+                message.contains(&format!("chmod go-w {}", dir.path().display())),
+                "{message}"
+            );
+        };
+        insecure(store.get(&source(), now()).map(drop), "get");
+        insecure(
+            store.get(&source(), now() + Duration::from_secs(30 * 86_400)).map(drop),
+            "get later",
+        );
+        insecure(store.refresh(&source(), now(), Refresh::Force).map(drop), "refresh");
+        insecure(store.cached(&source(), now()).map(drop), "cached");
+        insecure(store.amazon_trust_services(now()).map(drop), "amazon_trust_services");
+        assert!(server.requests().is_empty(), "{mode:o}: {:?}", server.requests());
+        assert!(std::fs::read(&first.path).unwrap() == pem_before);
+        assert!(!dir.path().join(rds_iam_ca::AMAZON_TRUST_SERVICES_FILE).exists());
+    }
+
+    // Readable by others is fine: bundles are public; only writing matters.
+    chmod(dir.path(), 0o755);
+    assert_eq!(store.get(&source(), now()).unwrap().outcome, Outcome::Cached);
+    chmod(dir.path(), 0o700);
+    assert_eq!(store.get(&source(), now()).unwrap().outcome, Outcome::Cached);
+}
