@@ -100,6 +100,19 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The cache folder can be written by group or others (Unix), so another user could swap the bundle TLS
+    /// trusts. See [`BundleStore`](crate::BundleStore#permissions).
+    #[error(
+        "refusing the CA bundle cache {path}: group or others can write it (mode {mode:04o}), so another user could \
+         swap the bundle TLS trusts; run `chmod go-w {path}` or set RDS_IAM_CACHE_DIR to a folder only you can write",
+        path = path.display()
+    )]
+    InsecureCacheDir {
+        /// The folder.
+        path: PathBuf,
+        /// Its permission bits (`st_mode & 0o7777`).
+        mode: u32,
+    },
     /// No cache directory could be determined.
     #[error("no cache directory: set RDS_IAM_CACHE_DIR or HOME")]
     NoCacheDir,

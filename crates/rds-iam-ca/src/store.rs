@@ -61,6 +61,18 @@ pub enum Refresh {
 /// folder, then rename), so readers — other processes included — see the old file or the new one, never a mix,
 /// and never a bundle that failed verification.
 ///
+/// # Permissions
+///
+/// The bundle is what TLS trusts, so whoever can write the folder can intercept the IAM tokens sent under it. On
+/// Unix the store creates its folder (and any missing parent) with mode `0700`, and refuses a folder that group
+/// or others can write ([`Error::InsecureCacheDir`]), as OpenSSH refuses a group-writable `~/.ssh`: such a
+/// folder lets another user swap the bundle or plant one before it is first written. Refusing rather than
+/// warning, because a warning on a connect path goes unread while the swapped bundle is used. A folder that is
+/// only readable by others (`0755`, what earlier versions created with the usual umask) is accepted: bundles
+/// are public data. Files are written `0600` (the temporary files they are renamed from are created so); the
+/// folder's mode is what keeps others out. Parent folders are not checked. On other platforms the folder's
+/// access control list is left to the system.
+///
 /// ```no_run
 /// use rds_iam_ca::{BundleSource, BundleStore};
 ///
@@ -79,12 +91,13 @@ pub struct BundleStore {
 }
 
 /// What is stored beside a bundle (`{file}.json`).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Meta {
     url: Option<String>,
     validators: Validators,
-    /// When the server last confirmed (or sent) this copy, seconds since the epoch.
-    checked_at: u64,
+    /// When the server last confirmed (or sent) this copy; stored as seconds since the epoch. A sidecar whose
+    /// value is no time this system can hold is no sidecar.
+    checked_at: SystemTime,
     /// SHA-256 of the PEM this describes: a sidecar that does not match (two writers raced) is ignored.
     sha256: String,
 }
@@ -174,12 +187,14 @@ impl BundleStore {
     /// or downloaded. When a refresh fails but a stored copy still verifies, that copy is returned
     /// ([`Outcome::KeptAfterFailedRefresh`]).
     pub fn get(&self, source: &BundleSource, now: SystemTime) -> Result<Bundle, Error> {
+        self.check_dir()?;
         match self.stored(source, now) {
             Ok(Some(stored)) => {
+                // A check time after `now` (a clock moved back, a damaged sidecar) is not fresh either.
                 let fresh = stored
                     .meta
                     .as_ref()
-                    .and_then(|m| now.duration_since(UNIX_EPOCH + Duration::from_secs(m.checked_at)).ok())
+                    .and_then(|m| now.duration_since(m.checked_at).ok())
                     .is_some_and(|age| age < self.refresh_after);
                 if fresh {
                     return Ok(self.bundle(source, stored, Outcome::Cached));
@@ -212,6 +227,7 @@ impl BundleStore {
     /// apply) and written to [`AMAZON_TRUST_SERVICES_FILE`] in the store's folder unless it already holds exactly
     /// these bytes.
     pub fn amazon_trust_services(&self, now: SystemTime) -> Result<Bundle, Error> {
+        self.check_dir()?;
         let pem = amazon_trust_services_pem();
         let options = VerifyOptions {
             warn_within: self.verify.warn_within,
@@ -236,6 +252,7 @@ impl BundleStore {
     /// Asks the server now. Fails if the download or verification fails — the stored copy, if any, is then left
     /// exactly as it was.
     pub fn refresh(&self, source: &BundleSource, now: SystemTime, mode: Refresh) -> Result<Bundle, Error> {
+        self.check_dir()?;
         let stored = match mode {
             Refresh::Force => None,
             Refresh::IfModified => self.stored(source, now).ok().flatten(),
@@ -245,6 +262,7 @@ impl BundleStore {
 
     /// The stored bundle, verified at `now`, without any network: `None` if there is none.
     pub fn cached(&self, source: &BundleSource, now: SystemTime) -> Result<Option<Bundle>, Error> {
+        self.check_dir()?;
         Ok(self
             .stored(source, now)?
             .map(|stored| self.bundle(source, stored, Outcome::Cached)))
@@ -301,7 +319,7 @@ impl BundleStore {
                 let meta = Meta {
                     url: Some(url.clone()),
                     validators,
-                    checked_at: seconds(now),
+                    checked_at: now,
                     sha256,
                 };
                 if let Err(error) = self.write_atomically(&self.meta_path(source), meta_json(&meta).as_bytes()) {
@@ -328,7 +346,7 @@ impl BundleStore {
                 let meta = Meta {
                     url: Some(url.clone()),
                     validators,
-                    checked_at: seconds(now),
+                    checked_at: now,
                     sha256: sha256_hex(&body),
                 };
                 self.write_atomically(&self.meta_path(source), meta_json(&meta).as_bytes())?;
@@ -349,7 +367,13 @@ impl BundleStore {
             let path = path.to_owned();
             move |source| Error::Io { action, path, source }
         };
-        std::fs::create_dir_all(&self.dir).map_err(io("creating", &self.dir))?;
+        let mut folder = std::fs::DirBuilder::new();
+        folder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut folder, 0o700);
+        folder.create(&self.dir).map_err(io("creating", &self.dir))?;
+        // A folder that already existed keeps its mode: check it before writing into it.
+        self.check_dir()?;
         let mut file = tempfile::Builder::new()
             .prefix(".rds-iam-")
             .suffix(".tmp")
@@ -362,6 +386,27 @@ impl BundleStore {
             path: path.to_owned(),
             source: e.error,
         })?;
+        Ok(())
+    }
+
+    /// Refuses a folder that group or others can write (Unix); an absent folder is fine (it is created `0700`).
+    /// Other failures to read its metadata are left to the read or write that follows, which reports them.
+    fn check_dir(&self) -> Result<(), Error> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            if let Ok(meta) = std::fs::metadata(&self.dir)
+                && meta.is_dir()
+            {
+                let mode = meta.permissions().mode() & 0o7777;
+                if mode & 0o022 != 0 {
+                    return Err(Error::InsecureCacheDir {
+                        path: self.dir.clone(),
+                        mode,
+                    });
+                }
+            }
+        }
         Ok(())
     }
 }
@@ -379,7 +424,7 @@ fn meta_json(meta: &Meta) -> String {
         "url": meta.url,
         "etag": meta.validators.etag,
         "last_modified": meta.validators.last_modified,
-        "checked_at": meta.checked_at,
+        "checked_at": seconds(meta.checked_at),
         "sha256": meta.sha256,
     })
     .to_string()
@@ -394,7 +439,8 @@ fn parse_meta(bytes: &[u8]) -> Option<Meta> {
             etag: text("etag"),
             last_modified: text("last_modified"),
         },
-        checked_at: json["checked_at"].as_u64()?,
+        // From disk: a value past what `SystemTime` holds (u64::MAX seconds) makes the sidecar unusable, not a panic.
+        checked_at: UNIX_EPOCH.checked_add(Duration::from_secs(json["checked_at"].as_u64()?))?,
         sha256: text("sha256")?,
     })
 }

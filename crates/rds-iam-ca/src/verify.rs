@@ -675,13 +675,18 @@ fn asn1_time(t: SystemTime) -> ASN1Time {
     })
 }
 
+/// A certificate's time (from a downloaded bundle or a server: untrusted) as a `SystemTime`, for reports. The
+/// checks compare `ASN1Time`s; a time the platform cannot hold (before 1601 on Windows) is reported as the epoch
+/// instead of panicking.
 fn system_time(t: ASN1Time) -> SystemTime {
     let secs = t.timestamp();
-    if secs >= 0 {
-        UNIX_EPOCH + Duration::from_secs(secs.unsigned_abs())
+    let magnitude = Duration::from_secs(secs.unsigned_abs());
+    let time = if secs >= 0 {
+        UNIX_EPOCH.checked_add(magnitude)
     } else {
-        UNIX_EPOCH - Duration::from_secs(secs.unsigned_abs())
-    }
+        UNIX_EPOCH.checked_sub(magnitude)
+    };
+    time.unwrap_or(UNIX_EPOCH)
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
@@ -738,6 +743,20 @@ mod tests {
         let err = verify_bundle(pem.as_bytes(), far, &VerifyOptions::default()).unwrap_err();
         assert!(matches!(err, VerifyError::NoValidRoot { skipped: 1, .. }), "{err}");
         assert!(asn1_time(far) > asn1_time(UNIX_EPOCH + Duration::from_secs(2_000_000_000)));
+    }
+
+    /// Security review, finding 7: certificate times at both ends of X.509's range (years 0 and 9999) convert
+    /// without panicking. (On Linux both fit a `SystemTime`; on Windows year 0 panicked and is now the epoch.)
+    #[test]
+    fn certificate_times_at_the_ends_of_the_range() {
+        let last = ASN1Time::from_timestamp(253_402_300_799).unwrap(); // 9999-12-31T23:59:59Z
+        assert_eq!(system_time(last), UNIX_EPOCH + Duration::from_secs(253_402_300_799));
+        let first = ASN1Time::from_timestamp(-62_167_219_200).unwrap(); // 0000-01-01T00:00:00Z
+        let shown = system_time(first);
+        assert!(
+            shown == UNIX_EPOCH || shown == UNIX_EPOCH - Duration::from_secs(62_167_219_200),
+            "{shown:?}"
+        );
     }
 
     #[test]

@@ -9,6 +9,10 @@ use std::time::{Duration, Instant};
 /// connections at once — after a failover, at startup — should stay below that. The default is 150/s with bursts
 /// of 20.
 ///
+/// The rate is clamped into [`MIN_PER_SECOND`](Self::MIN_PER_SECOND) (one an hour) ..=
+/// [`MAX_PER_SECOND`](Self::MAX_PER_SECOND) (a million a second), so no rate can make it panic or wait longer
+/// than an hour for a permit; see [`ConnectRateLimiter::new`].
+///
 /// ```
 /// use rds_iam_mysql::ConnectRateLimiter;
 ///
@@ -30,6 +34,9 @@ struct Bucket {
     updated: Instant,
 }
 
+/// The longest wait for a permit: one at [`ConnectRateLimiter::MIN_PER_SECOND`].
+const MAX_WAIT: Duration = Duration::from_secs(3600);
+
 impl Default for ConnectRateLimiter {
     fn default() -> Self {
         Self::new(150.0, 20)
@@ -37,13 +44,37 @@ impl Default for ConnectRateLimiter {
 }
 
 impl ConnectRateLimiter {
-    /// `per_second` new connections on average (must be > 0), bursts of up to `burst` (at least 1).
+    /// The slowest rate: one new connection an hour. Slower rates are raised to it.
+    pub const MIN_PER_SECOND: f64 = 1.0 / 3600.0;
+
+    /// The fastest rate: a million new connections a second, far above what any server accepts (so no limit in
+    /// practice). Faster rates, infinity included, are lowered to it.
+    pub const MAX_PER_SECOND: f64 = 1e6;
+
+    /// `per_second` new connections on average, bursts of up to `burst` (0 counts as 1).
+    ///
+    /// The rate is clamped into [`MIN_PER_SECOND`](Self::MIN_PER_SECOND) ..= [`MAX_PER_SECOND`](Self::MAX_PER_SECOND)
+    /// (one an hour to a million a second): zero, negative, subnormal and NaN rates become the minimum — the most
+    /// cautious reading of a rate that allows no connections — and `f64::INFINITY` the maximum. Never panics; a
+    /// clamped rate is logged as a warning, and [`per_second`](Self::per_second) returns the rate in use.
+    /// Clamping rather than failing keeps the constructor infallible like [`Default`]: a rate is a tuning knob,
+    /// and one out of range is better slowed to something safe than turned into an error at startup.
     pub fn new(per_second: f64, burst: u32) -> Self {
-        let per_second = if per_second.is_finite() && per_second > 0.0 {
-            per_second
+        let requested = per_second;
+        // `f64::clamp` would keep NaN: it is tested first.
+        let per_second = if per_second.is_nan() || per_second < Self::MIN_PER_SECOND {
+            Self::MIN_PER_SECOND
         } else {
-            1.0
+            per_second.min(Self::MAX_PER_SECOND)
         };
+        // NaN is never equal to the rate used, so it is reported too.
+        if per_second != requested {
+            tracing::warn!(
+                requested,
+                used = per_second,
+                "connect rate out of range (one an hour to a million a second); clamped"
+            );
+        }
         let burst = f64::from(burst.max(1));
         Self {
             per_second,
@@ -55,7 +86,7 @@ impl ConnectRateLimiter {
         }
     }
 
-    /// The configured average rate.
+    /// The average rate in use (after clamping, see [`ConnectRateLimiter::new`]).
     pub fn per_second(&self) -> f64 {
         self.per_second
     }
@@ -67,7 +98,8 @@ impl ConnectRateLimiter {
         }
     }
 
-    /// Takes a permit if one is available at `now`; otherwise says how long to wait.
+    /// Takes a permit if one is available at `now`; otherwise says how long to wait (at most an hour, see
+    /// [`MIN_PER_SECOND`](Self::MIN_PER_SECOND)).
     pub fn try_acquire_at(&self, now: Instant) -> Result<(), Duration> {
         let mut bucket = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         let elapsed = now.saturating_duration_since(bucket.updated).as_secs_f64();
@@ -77,7 +109,9 @@ impl ConnectRateLimiter {
             bucket.tokens -= 1.0;
             Ok(())
         } else {
-            Err(Duration::from_secs_f64((1.0 - bucket.tokens) / self.per_second))
+            // At most 1 / MIN_PER_SECOND = 3600 s; `try_from` all the same, so no arithmetic surprise can panic.
+            let wait = (1.0 - bucket.tokens) / self.per_second;
+            Err(Duration::try_from_secs_f64(wait).unwrap_or(MAX_WAIT))
         }
     }
 }
@@ -101,6 +135,62 @@ mod tests {
         let later = t0 + Duration::from_secs(60);
         let granted = (0..10).filter(|_| limiter.try_acquire_at(later).is_ok()).count();
         assert_eq!(granted, 3);
+    }
+
+    /// Security review, finding 10a: no rate makes the limiter panic — tiny rates used to overflow
+    /// `Duration::from_secs_f64` in `try_acquire_at` — and every rate is clamped into one an hour ..= a million a
+    /// second.
+    #[test]
+    fn any_rate_is_clamped_and_never_panics() {
+        let min = ConnectRateLimiter::MIN_PER_SECOND;
+        let max = ConnectRateLimiter::MAX_PER_SECOND;
+        let cases = [
+            (f64::NAN, min),
+            (-f64::NAN, min),
+            (f64::INFINITY, max),
+            (f64::NEG_INFINITY, min),
+            (0.0, min),
+            (-0.0, min),
+            (-1.0, min),
+            (f64::MIN, min),
+            (f64::from_bits(1), min), // the smallest subnormal
+            (f64::MIN_POSITIVE / 2.0, min),
+            (f64::MIN_POSITIVE, min),
+            (1e-300, min),
+            (1e-5, min),
+            (min, min),
+            (1.0 / 60.0, 1.0 / 60.0),
+            (150.0, 150.0),
+            (max, max),
+            (1e7, max),
+            (1e300, max),
+            (f64::MAX, max),
+        ];
+        for (requested, expected) in cases {
+            let limiter = ConnectRateLimiter::new(requested, 1);
+            assert_eq!(limiter.per_second(), expected, "rate {requested:e}");
+            let t0 = Instant::now();
+            assert_eq!(limiter.try_acquire_at(t0), Ok(()), "rate {requested:e}: the burst");
+            let wait = limiter.try_acquire_at(t0).unwrap_err();
+            assert!(wait <= MAX_WAIT, "rate {requested:e}: waits {wait:?}");
+            assert!(
+                (wait.as_secs_f64() - 1.0 / expected).abs() <= 1e-6 * (1.0 / expected),
+                "rate {requested:e}: waits {wait:?}"
+            );
+            // After the wait, a permit; after a very long pause, only the burst.
+            let refilled = t0 + wait + Duration::from_millis(1);
+            assert_eq!(limiter.try_acquire_at(refilled), Ok(()), "rate {requested:e}");
+            let later = refilled + Duration::from_secs(10 * 365 * 86_400);
+            assert_eq!(limiter.try_acquire_at(later), Ok(()), "rate {requested:e}");
+            assert!(limiter.try_acquire_at(later).is_err(), "rate {requested:e}");
+        }
+        // Burst 0 counts as 1, and the largest burst is fine too.
+        let t0 = Instant::now();
+        let limiter = ConnectRateLimiter::new(1e300, 0);
+        assert_eq!(limiter.try_acquire_at(t0), Ok(()));
+        assert!(limiter.try_acquire_at(t0).is_err());
+        let limiter = ConnectRateLimiter::new(f64::NAN, u32::MAX);
+        assert!((0..1000).all(|_| limiter.try_acquire_at(t0).is_ok()));
     }
 
     #[test]

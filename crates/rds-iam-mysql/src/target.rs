@@ -10,7 +10,7 @@ use crate::ConnectError;
 /// ```
 /// use rds_iam_mysql::Target;
 ///
-/// let target = Target::new("mydb.c1a2b3c4d5e6.eu-west-1.rds.amazonaws.com", 3306, "app")?.with_database("orders");
+/// let target = Target::new("mydb.c1a2b3c4d5e6.eu-west-1.rds.amazonaws.com", 3306, "app")?.with_database("orders")?;
 /// assert_eq!(target.region(), Some("eu-west-1"));
 ///
 /// // Through an SSH tunnel: dial localhost, sign for the real endpoint.
@@ -34,6 +34,11 @@ pub struct Target {
 
 impl Target {
     /// Dial `host:port` and sign for `host`, as `user`.
+    ///
+    /// Fails on a malformed host ([`validate_host`]), port 0, or an empty user. A control character (NUL, CR,
+    /// LF, TAB, any C0 or C1 control) in the host or the user is refused as
+    /// [`rds_iam_token::Error::ControlCharacter`] naming the `"host"` or the `"DB user"`; every other character
+    /// is fine in a user name.
     pub fn new(host: impl Into<String>, port: u16, user: impl Into<String>) -> Result<Target, ConnectError> {
         let host = host.into();
         validate_host(&host)?;
@@ -41,6 +46,7 @@ impl Target {
         if user.is_empty() {
             return Err(rds_iam_token::Error::EmptyUser.into());
         }
+        reject_control_characters("DB user", &user)?;
         if port == 0 {
             return Err(rds_iam_token::Error::InvalidPort.into());
         }
@@ -57,10 +63,20 @@ impl Target {
         })
     }
 
-    /// Sign for this name instead of the dial host (SSH/SSM tunnels, CNAMEs, IP addresses).
+    /// Sign for this name instead of the dial host (SSH/SSM tunnels, CNAMEs, IP addresses). Checked like the
+    /// host; a control character is reported for the `"signing host"`.
     pub fn with_signing_host(mut self, signing_host: impl Into<String>) -> Result<Target, ConnectError> {
         let signing_host = signing_host.into();
-        validate_host(&signing_host)?;
+        validate_host(&signing_host).map_err(|e| match e {
+            rds_iam_token::Error::ControlCharacter {
+                character, position, ..
+            } => rds_iam_token::Error::ControlCharacter {
+                field: "signing host",
+                character,
+                position,
+            },
+            other => other,
+        })?;
         self.hostname_region = Endpoint::parse(&signing_host).region().map(str::to_owned);
         self.signing_host = Some(signing_host);
         Ok(self)
@@ -83,9 +99,15 @@ impl Target {
     }
 
     /// The default database (schema) of the session.
-    pub fn with_database(mut self, database: impl Into<String>) -> Target {
-        self.database = Some(database.into());
-        self
+    ///
+    /// Fails if the name has a control character (NUL, CR, LF, TAB, any C0 or C1 control):
+    /// [`rds_iam_token::Error::ControlCharacter`] naming the `"database"`. Every other character is passed on as
+    /// given.
+    pub fn with_database(mut self, database: impl Into<String>) -> Result<Target, ConnectError> {
+        let database = database.into();
+        reject_control_characters("database", &database)?;
+        self.database = Some(database);
+        Ok(self)
     }
 
     /// The host dialed.
@@ -139,5 +161,108 @@ impl Target {
         self.signing_host
             .as_deref()
             .is_some_and(|s| !s.eq_ignore_ascii_case(&self.host))
+    }
+}
+
+/// [`rds_iam_token::Error::ControlCharacter`] for the first control character in `value`: no server has such a
+/// name, and in a handshake packet or a log line it would be misread.
+fn reject_control_characters(field: &'static str, value: &str) -> Result<(), ConnectError> {
+    match value.chars().enumerate().find(|(_, c)| c.is_control()) {
+        Some((position, character)) => Err(rds_iam_token::Error::ControlCharacter {
+            field,
+            character,
+            position,
+        }
+        .into()),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOST: &str = "mydb.c1a2b3c4d5e6.eu-west-1.rds.amazonaws.com";
+
+    /// Control characters at the start, inside and at the end, C0, DEL and C1.
+    const BAD: [(&str, usize); 8] = [
+        ("app\r\n", 3),
+        ("app\n", 3),
+        ("\napp", 0),
+        ("ap\0p", 2),
+        ("a\tpp", 1),
+        ("app\u{85}", 3),
+        ("app\u{7f}", 3),
+        ("äpp\u{9b}", 3),
+    ];
+
+    /// The token-crate error the `ConnectError` carries (in `ConnectError::Token`, as for the other input errors).
+    fn control(result: Result<Target, ConnectError>) -> (&'static str, char, usize) {
+        match result {
+            Err(ConnectError::Token(rds_iam_token::Error::ControlCharacter {
+                field,
+                character,
+                position,
+            })) => (field, character, position),
+            other => panic!("expected a control-character error, got {other:?}"),
+        }
+    }
+
+    /// Security review, finding 2: control characters are refused in the user, the database, the host and the
+    /// signing host, and the error names the field and where the character is.
+    #[test]
+    fn control_characters_are_refused_everywhere() {
+        let good = || Target::new(HOST, 3306, "app").unwrap();
+        for (bad, position) in BAD {
+            let character = bad.chars().nth(position).unwrap();
+            assert_eq!(
+                control(Target::new(HOST, 3306, bad)),
+                ("DB user", character, position),
+                "user {bad:?}"
+            );
+            assert_eq!(
+                control(good().with_database(bad)),
+                ("database", character, position),
+                "database {bad:?}"
+            );
+            let host = format!("{HOST}{bad}");
+            let at = HOST.chars().count() + position;
+            assert_eq!(
+                control(Target::new(host.as_str(), 3306, "app")),
+                ("host", character, at)
+            );
+            assert_eq!(
+                control(good().with_signing_host(host.as_str())),
+                ("signing host", character, at)
+            );
+        }
+        let message = good().with_database("orders\n").unwrap_err().to_string();
+        assert!(
+            message.contains("the database contains the control character U+000A at position 6"),
+            "{message}"
+        );
+    }
+
+    /// Security review, finding 2: everything that is not a control character stays allowed in users and database
+    /// names (quoting is the server's and the driver's business, not a reason to refuse).
+    #[test]
+    fn ordinary_names_are_accepted() {
+        for name in [
+            "app",
+            "a+b",
+            "o'brien",
+            "app user",
+            "#admin",
+            "dom\\user",
+            "ユーザー😀",
+            "Zoë-ß_1.~",
+            "`x`;--",
+        ] {
+            let target = Target::new(HOST, 3306, name)
+                .unwrap_or_else(|e| panic!("user {name:?}: {e}"))
+                .with_database(name)
+                .unwrap_or_else(|e| panic!("database {name:?}: {e}"));
+            assert_eq!((target.user(), target.database()), (name, Some(name)));
+        }
     }
 }

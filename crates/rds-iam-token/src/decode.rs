@@ -35,9 +35,10 @@ pub struct DecodedToken {
 }
 
 impl DecodedToken {
-    /// When the token stops being accepted.
+    /// When the token stops being accepted. If that time cannot be represented (only possible after the fields
+    /// were changed by hand), the signing time: such a token counts as expired.
     pub fn expires_at(&self) -> SystemTime {
-        self.signed_at + self.expires_in
+        self.signed_at.checked_add(self.expires_in).unwrap_or(self.signed_at)
     }
 
     /// Whether the token is expired at `now`.
@@ -214,7 +215,15 @@ fn parse_amz_date(s: &str) -> Option<SystemTime> {
         u8::try_from(num(13..15)?).ok()?,
     )
     .ok()?;
-    Some(SystemTime::from(date.with_time(clock).assume_utc()))
+    // Not `SystemTime::from`: it panics where `SystemTime` cannot hold the date (before 1601 on Windows), and
+    // this date comes from an untrusted token.
+    let seconds = date.with_time(clock).assume_utc().unix_timestamp();
+    let magnitude = Duration::from_secs(seconds.unsigned_abs());
+    if seconds >= 0 {
+        SystemTime::UNIX_EPOCH.checked_add(magnitude)
+    } else {
+        SystemTime::UNIX_EPOCH.checked_sub(magnitude)
+    }
 }
 
 #[cfg(test)]
@@ -238,6 +247,41 @@ mod tests {
         );
         assert!(d.is_expired(d.signed_at + Duration::from_secs(900)));
         assert_eq!(decode(&format!("https://{GOOD}\n")).unwrap(), d);
+    }
+
+    /// Security review, finding 7: the date of an untrusted token feeds time arithmetic without panicking, at
+    /// both ends of what `X-Amz-Date` can say. (On Linux these fit a `SystemTime`; on Windows, where it starts in
+    /// 1601, year 0 panicked in `SystemTime::from` and is now a malformed token.)
+    #[test]
+    fn extreme_dates_do_not_panic() {
+        let last = GOOD
+            .replace("20190101T000000Z", "99991231T235959Z")
+            .replace("%2F20190101%2F", "%2F99991231%2F");
+        let d = decode(&last).unwrap();
+        assert_eq!(
+            d.signed_at,
+            SystemTime::UNIX_EPOCH + Duration::from_secs(253_402_300_799)
+        );
+        assert_eq!(d.expires_at(), d.signed_at + Duration::from_secs(900));
+        assert!(!d.is_expired(SystemTime::UNIX_EPOCH));
+
+        let first = GOOD
+            .replace("20190101T000000Z", "00000101T000000Z")
+            .replace("%2F20190101%2F", "%2F00000101%2F");
+        match decode(&first) {
+            Ok(d) => assert_eq!(
+                d.signed_at,
+                SystemTime::UNIX_EPOCH - Duration::from_secs(62_167_219_200)
+            ),
+            Err(e) => assert!(e.to_string().contains("X-Amz-Date"), "{e}"),
+        }
+
+        // Fields changed by hand cannot make `expires_at` overflow: such a token counts as expired.
+        let mut far = decode(GOOD).unwrap();
+        far.expires_in = Duration::MAX;
+        assert_eq!(far.expires_at(), far.signed_at);
+        assert!(far.is_expired(far.signed_at));
+        assert_eq!(far.remaining(far.signed_at), Duration::ZERO);
     }
 
     #[test]

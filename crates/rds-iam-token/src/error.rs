@@ -33,6 +33,17 @@ pub enum Error {
     InvalidPort,
     /// The database user name is empty.
     EmptyUser,
+    /// A DB user name, database name or hostname contains a control character: NUL, CR, LF, TAB, DEL or any
+    /// other C0 or C1 control ([`char::is_control`]). No server has such a name; it is almost always a stray
+    /// newline from a file or a paste, and in a token or a log line it would be misread.
+    ControlCharacter {
+        /// What holds it: `"DB user"`, `"database"`, `"host"` or `"signing host"`.
+        field: &'static str,
+        /// The control character.
+        character: char,
+        /// Where it is: the index of the character in the value, counting characters (not bytes) from 0.
+        position: usize,
+    },
     /// The region is not a region name (`us-east-1`, `cn-north-1`, …).
     InvalidRegion {
         /// The region as given.
@@ -80,6 +91,17 @@ impl fmt::Display for Error {
             Error::EmptyUser => {
                 f.write_str("the database user name is empty: pass the user created with the IAM plugin")
             }
+            Error::ControlCharacter {
+                field,
+                character,
+                position,
+            } => write!(
+                f,
+                "the {field} contains the control character U+{:04X} at position {position} (counting from 0): \
+                 remove line breaks, tabs and other control characters (a value read from a file or pasted often \
+                 ends in a newline)",
+                u32::from(*character)
+            ),
             Error::InvalidRegion { region } => write!(
                 f,
                 "{region:?} is not an AWS region name: pass one like us-east-1, eu-west-1 or cn-north-1"
@@ -107,6 +129,18 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {}
 
 impl Error {
+    /// [`Error::ControlCharacter`] for the first control character in `value`, if it has one.
+    pub(crate) fn reject_control_characters(field: &'static str, value: &str) -> Result<(), Error> {
+        match value.chars().enumerate().find(|(_, c)| c.is_control()) {
+            Some((position, character)) => Err(Error::ControlCharacter {
+                field,
+                character,
+                position,
+            }),
+            None => Ok(()),
+        }
+    }
+
     pub(crate) fn malformed(reason: impl Into<String>) -> Error {
         Error::MalformedToken { reason: reason.into() }
     }

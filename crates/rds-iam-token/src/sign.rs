@@ -49,7 +49,9 @@ pub struct TokenRequest {
 
 impl TokenRequest {
     /// A request for a 15-minute token. Fails on an empty or malformed host (a scheme or `:port` inside it), port
-    /// 0, an empty user, or a region that is not a region name.
+    /// 0, an empty user or one with a control character ([`Error::ControlCharacter`]: NUL, CR, LF, TAB, any C0 or
+    /// C1 control), or a region that is not a region name. Any other character is fine in the user name and is
+    /// percent-encoded as botocore does.
     pub fn new(
         host: impl Into<String>,
         port: u16,
@@ -65,6 +67,7 @@ impl TokenRequest {
         if user.is_empty() {
             return Err(Error::EmptyUser);
         }
+        Error::reject_control_characters("DB user", &user)?;
         let region = region.into();
         if !is_region(&region) {
             return Err(Error::InvalidRegion { region });
@@ -226,12 +229,15 @@ fn push_param(out: &mut String, name: &str, value: &str) {
 }
 
 /// Checks that `host` is a bare DNS name or IP literal — no scheme, no `:port`, no path — as
-/// [`TokenRequest::new`] does. Rejects what botocore would silently turn into a token no server accepts.
+/// [`TokenRequest::new`] does. Rejects what botocore would silently turn into a token no server accepts. A control
+/// character (a trailing newline, a NUL, a TAB, …) is reported as [`Error::ControlCharacter`] with the field
+/// `"host"`.
 ///
 /// ```
 /// use rds_iam_token::{validate_host, Error};
 /// assert!(validate_host("mydb.abc123.us-east-1.rds.amazonaws.com").is_ok());
 /// assert!(matches!(validate_host("mydb.example.com:3306"), Err(Error::HostHasPort { .. })));
+/// assert!(matches!(validate_host("mydb.example.com\n"), Err(Error::ControlCharacter { field: "host", .. })));
 /// ```
 pub fn validate_host(host: &str) -> Result<(), Error> {
     let invalid = |reason| {
@@ -243,6 +249,7 @@ pub fn validate_host(host: &str) -> Result<(), Error> {
     if host.is_empty() {
         return Err(Error::EmptyHost);
     }
+    Error::reject_control_characters("host", host)?;
     if host.contains("://") {
         return Err(Error::HostHasScheme { host: host.to_owned() });
     }
@@ -354,6 +361,118 @@ mod tests {
         assert!(req("[::1]").is_ok());
         assert!(req("127.0.0.1").is_ok());
         assert!(req("MyDB.example.com").is_ok());
+    }
+
+    /// Security review, finding 2: a control character in the user or the host is refused with
+    /// [`Error::ControlCharacter`], naming the field and where it is.
+    #[test]
+    fn control_characters_are_refused_in_user_and_host() {
+        let host = "mydb.c1a2b3c4d5e6.us-east-1.rds.amazonaws.com";
+        for (bad, position) in [
+            ("app\r\n", 3),
+            ("app\n", 3),
+            ("\napp", 0),
+            ("ap\0p", 2),
+            ("a\tpp", 1),
+            ("app\u{85}", 3),
+            ("app\u{7f}", 3),
+            ("äpp\u{1b}[0m", 3),
+        ] {
+            let character = bad.chars().nth(position).unwrap();
+            assert_eq!(
+                TokenRequest::new(host, 3306, bad, "us-east-1"),
+                Err(Error::ControlCharacter {
+                    field: "DB user",
+                    character,
+                    position,
+                }),
+                "user {bad:?}"
+            );
+            let bad_host = format!("{host}{bad}");
+            let expected = Error::ControlCharacter {
+                field: "host",
+                character,
+                position: host.chars().count() + position,
+            };
+            assert_eq!(validate_host(&bad_host), Err(expected.clone()), "host {bad_host:?}");
+            assert_eq!(
+                TokenRequest::new(bad_host.as_str(), 3306, "app", "us-east-1"),
+                Err(expected)
+            );
+        }
+        let message = TokenRequest::new(host, 3306, "app\n", "us-east-1")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            message,
+            "the DB user contains the control character U+000A at position 3 (counting from 0): remove line breaks, \
+             tabs and other control characters (a value read from a file or pasted often ends in a newline)"
+        );
+        assert!(
+            validate_host("h\u{85}")
+                .unwrap_err()
+                .to_string()
+                .starts_with("the host contains the control character U+0085 at position 1")
+        );
+    }
+
+    /// Security review, finding 2: refusing control characters keeps every other user name, and those are signed
+    /// byte for byte as botocore 1.43 signs them (signatures from `tests/py/botocore_tokens.py`).
+    #[test]
+    fn special_user_names_still_sign_like_botocore() {
+        let creds = Credentials::new("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
+        for (user, encoded, signature) in [
+            (
+                "a+b",
+                "a%2Bb",
+                "32388b07dd91c82ba76a69546529acbffbee876b875f6091c1c1a7a69598a53f",
+            ),
+            (
+                "o'brien",
+                "o%27brien",
+                "65738c3f131b683ca005f5cf288231c9917a6a06ef641d9dd76145c9dbacded1",
+            ),
+            (
+                "app user",
+                "app%20user",
+                "9be8369af7ab9e494c9f0f213cf812d7f1c3c824bf18e7600e394c01c851f7da",
+            ),
+            (
+                "#admin",
+                "%23admin",
+                "9b5b90732ce8a961457edbbef53385fadd0c35409062d3be80261301159a81ae",
+            ),
+            (
+                "dom\\user",
+                "dom%5Cuser",
+                "1ba47bd437e83955716bfc2912e38a360bbe991c3647bf60593e9759ceb1440d",
+            ),
+            (
+                "ユーザー😀",
+                "%E3%83%A6%E3%83%BC%E3%82%B6%E3%83%BC%F0%9F%98%80",
+                "f14a2e5c6a590fcb270bec8a29f22ffb2242939bd640339341fd0b7115e9e3bc",
+            ),
+            (
+                "Zoë-ß_1.~",
+                "Zo%C3%AB-%C3%9F_1.~",
+                "1e98e859dc8de9a04fc522da5ab3fda5e4e0d8e31ee2c1db4d841ca615cfc7ab",
+            ),
+        ] {
+            let request = TokenRequest::new("MyDB.c1a2b3c4d5e6.us-east-1.rds.amazonaws.com", 3306, user, "us-east-1")
+                .unwrap_or_else(|e| panic!("{user:?} refused: {e}"));
+            let token = request.sign(&creds, at(1_546_300_800)).unwrap();
+            assert_eq!(
+                token.expose(),
+                format!(
+                    "MyDB.c1a2b3c4d5e6.us-east-1.rds.amazonaws.com:3306/?Action=connect&DBUser={encoded}\
+                     &X-Amz-Algorithm=AWS4-HMAC-SHA256\
+                     &X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20190101%2Fus-east-1%2Frds-db%2Faws4_request\
+                     &X-Amz-Date=20190101T000000Z&X-Amz-Expires=900&X-Amz-SignedHeaders=host\
+                     &X-Amz-Signature={signature}"
+                ),
+                "user {user:?}"
+            );
+        }
     }
 
     #[test]

@@ -384,3 +384,168 @@ fn the_amazon_roots_are_written_without_a_download() {
     assert_eq!(std::fs::read_to_string(&bundle.path).unwrap(), pem);
     assert!(server.requests().is_empty(), "{:?}", server.requests());
 }
+
+/// Rewrites the sidecar's `checked_at` to `value` (any JSON number).
+fn set_checked_at(meta_path: &Path, value: serde_json::Value) {
+    let mut json: serde_json::Value = serde_json::from_slice(&std::fs::read(meta_path).unwrap()).unwrap();
+    json["checked_at"] = value;
+    std::fs::write(meta_path, json.to_string()).unwrap();
+}
+
+/// Security review, finding 7: a sidecar whose check time is past what `SystemTime` holds (`u64::MAX` seconds)
+/// panicked in `UNIX_EPOCH + Duration::from_secs(checked_at)` — an abort in the dist build. It is now no sidecar:
+/// the bundle is downloaded again, unconditionally, and the sidecar rewritten; when that download fails, the
+/// stored bundle is still used.
+#[test]
+fn a_sidecar_check_time_past_any_system_time_means_no_sidecar() {
+    let server = FakeBundleServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(&server, dir.path());
+    server.serve_pem(PATH, good_bundle(), "\"v1\"");
+    let first = store.get(&source(), now()).unwrap();
+    let meta_path = dir.path().join("us-east-1-bundle.pem.json");
+
+    set_checked_at(&meta_path, u64::MAX.into());
+    server.clear();
+    let again = store.get(&source(), now() + Duration::from_secs(60)).unwrap();
+    assert_eq!(again.outcome, Outcome::Downloaded);
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(
+        requests[0].header("if-none-match"),
+        None,
+        "no validators from an unusable sidecar"
+    );
+    // The sidecar is sane again: the next call within the refresh age uses the stored copy.
+    server.clear();
+    let later = store.get(&source(), now() + Duration::from_secs(120)).unwrap();
+    assert_eq!(later.outcome, Outcome::Cached);
+    assert!(server.requests().is_empty());
+
+    // The same damage and a server that fails: the last good copy is kept. Without the network, it is the
+    // stored copy, without the sidecar's URL.
+    set_checked_at(&meta_path, u64::MAX.into());
+    let cached = store.cached(&source(), now()).unwrap().unwrap();
+    assert_eq!((cached.path.as_path(), cached.url), (first.path.as_path(), None));
+    server.serve_reply(PATH, Reply::text(500, "internal error"));
+    let kept = store.get(&source(), now()).unwrap();
+    assert!(
+        matches!(kept.outcome, Outcome::KeptAfterFailedRefresh(_)),
+        "{:?}",
+        kept.outcome
+    );
+    assert!(std::fs::read(&kept.path).unwrap() == good_bundle().as_bytes());
+    assert!(store.refresh(&source(), now(), Refresh::IfModified).is_err());
+}
+
+/// Security review, finding 7: check times that are numbers but no sensible time — `i64::MAX` seconds (it fits a
+/// `SystemTime` on Linux: far in the future), negative, fractional, enormous — never count as fresh and never
+/// panic: the bundle is revalidated (or downloaded) and the sidecar rewritten with the real check time.
+#[test]
+fn a_sidecar_check_time_in_the_far_future_or_malformed_needs_a_refresh() {
+    let server = FakeBundleServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(&server, dir.path());
+    server.serve_pem(PATH, good_bundle(), "\"v1\"");
+    store.get(&source(), now()).unwrap();
+    let meta_path = dir.path().join("us-east-1-bundle.pem.json");
+
+    let values: [serde_json::Value; 5] = [
+        i64::MAX.into(),
+        (-1).into(),
+        1.5.into(),
+        serde_json::json!(1e300),
+        serde_json::json!("1767225600"),
+    ];
+    for value in values {
+        set_checked_at(&meta_path, value.clone());
+        server.clear();
+        let bundle = store.get(&source(), now()).unwrap();
+        assert!(
+            matches!(bundle.outcome, Outcome::NotModified | Outcome::Downloaded),
+            "{value}: {:?}",
+            bundle.outcome
+        );
+        assert_eq!(server.requests().len(), 1, "{value}");
+        assert!(std::fs::read(&bundle.path).unwrap() == good_bundle().as_bytes());
+        server.clear();
+        assert_eq!(store.get(&source(), now()).unwrap().outcome, Outcome::Cached, "{value}");
+        assert!(server.requests().is_empty(), "{value}");
+    }
+}
+
+/// Security review, finding 10d: the store creates its folder (and missing parents) `0700` and its files `0600`.
+#[cfg(unix)]
+#[test]
+fn a_new_cache_folder_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o7777;
+
+    let server = FakeBundleServer::start();
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("cache").join("ca");
+    server.serve_pem(PATH, good_bundle(), "\"v1\"");
+    let bundle = store(&server, &dir).get(&source(), now()).unwrap();
+    assert_eq!(mode(&dir), 0o700);
+    assert_eq!(mode(&home.path().join("cache")), 0o700);
+    assert_eq!(mode(&bundle.path), 0o600);
+    assert_eq!(mode(&dir.join("us-east-1-bundle.pem.json")), 0o600);
+
+    let amazon = store(&server, &home.path().join("proxy"))
+        .amazon_trust_services(now())
+        .unwrap();
+    assert_eq!(mode(amazon.path.parent().unwrap()), 0o700);
+    assert_eq!(mode(&amazon.path), 0o600);
+}
+
+/// Security review, finding 10d: a cache folder that group or others can write is refused by every entry point,
+/// before anything in it is read or written — another user could have swapped the bundle TLS trusts. A folder
+/// others can only read (`0755`, what earlier versions created) is still used.
+#[cfg(unix)]
+#[test]
+fn a_cache_folder_others_can_write_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let chmod = |path: &Path, mode: u32| std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+
+    let server = FakeBundleServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(&server, dir.path());
+    server.serve_pem(PATH, good_bundle(), "\"v1\"");
+    let first = store.get(&source(), now()).unwrap();
+    let pem_before = std::fs::read(&first.path).unwrap();
+
+    for mode in [0o777, 0o1777, 0o775, 0o770, 0o703, 0o722] {
+        chmod(dir.path(), mode);
+        server.clear();
+        let insecure = |result: Result<(), Error>, call: &str| {
+            let err = result.unwrap_err();
+            assert!(
+                matches!(&err, Error::InsecureCacheDir { path, mode: m } if path == dir.path() && *m == mode),
+                "{mode:o} {call}: {err:?}"
+            );
+            let message = err.to_string();
+            assert!(message.contains(&format!("mode {mode:04o}")), "{message}");
+            assert!(
+                message.contains(&format!("chmod go-w {}", dir.path().display())),
+                "{message}"
+            );
+        };
+        insecure(store.get(&source(), now()).map(drop), "get");
+        insecure(
+            store.get(&source(), now() + Duration::from_secs(30 * 86_400)).map(drop),
+            "get later",
+        );
+        insecure(store.refresh(&source(), now(), Refresh::Force).map(drop), "refresh");
+        insecure(store.cached(&source(), now()).map(drop), "cached");
+        insecure(store.amazon_trust_services(now()).map(drop), "amazon_trust_services");
+        assert!(server.requests().is_empty(), "{mode:o}: {:?}", server.requests());
+        assert!(std::fs::read(&first.path).unwrap() == pem_before);
+        assert!(!dir.path().join(rds_iam_ca::AMAZON_TRUST_SERVICES_FILE).exists());
+    }
+
+    // Readable by others is fine: bundles are public; only writing matters.
+    chmod(dir.path(), 0o755);
+    assert_eq!(store.get(&source(), now()).unwrap().outcome, Outcome::Cached);
+    chmod(dir.path(), 0o700);
+    assert_eq!(store.get(&source(), now()).unwrap().outcome, Outcome::Cached);
+}
