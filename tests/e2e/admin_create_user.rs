@@ -118,7 +118,7 @@ fn hostile_user_names_are_stored_exactly() {
             Secret::new(server.admin_password().to_owned()),
             server.ca_path(),
         )
-        .through_tunnel_to(endpoint)
+        .through_tunnel_to(endpoint, std::env::temp_dir())
         .execute(&["SELECT 1".to_owned()])
     };
     through("localhost").unwrap_or_else(|e| panic!("through a tunnel to localhost: {e}"));

@@ -1,12 +1,13 @@
 //! [`MasterLogin`]: run SQL as the DB's master (password) user over verified TLS, to create IAM users.
 
 use std::fmt;
-use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use mysql::prelude::Queryable;
 use mysql::{Conn, OptsBuilder, SslOpts};
+use rds_iam_mysql::TlsCheck;
+use rds_iam_proxy::{EmbeddedProxy, ProxyConfig};
 use rds_iam_token::Secret;
 
 use crate::Error;
@@ -20,7 +21,7 @@ pub struct MasterLogin {
     password: Secret<String>,
     ca_bundle: PathBuf,
     connect_timeout: Duration,
-    tunnel_to: Option<String>,
+    tunnel_to: Option<(String, PathBuf)>,
 }
 
 impl MasterLogin {
@@ -44,13 +45,13 @@ impl MasterLogin {
     }
 
     /// `host:port` is a tunnel (SSH, SSM) to the DB endpoint `endpoint`. The MySQL driver checks the certificate
-    /// against the name it dials, which through a tunnel cannot match; so the certificate is first checked
-    /// against `endpoint` — chain to the bundle alone, and name — with a handshake that sends nothing secret
-    /// ([`rds_iam_mysql::probe_tls_host`]), and only then does the driver log in to the same address, without its
-    /// own name check. That stops a tunnel to the wrong DB and a middlebox that intercepts every connection before
-    /// the password goes anywhere; the login's own connection is checked by the driver (chain only).
-    pub fn through_tunnel_to(mut self, endpoint: impl Into<String>) -> MasterLogin {
-        self.tunnel_to = Some(endpoint.into());
+    /// against the name it dials, which through a tunnel cannot match, and trusts Mozilla's public roots besides
+    /// the bundle. So the login does not do its own TLS: it goes through an embedded `rds-iam-proxy` on a private
+    /// Unix socket created under `socket_dir`, which secures the connection itself — chain to the bundle **alone**
+    /// and the certificate valid for `endpoint` — and relays the password login inside that TLS. A tunnel to the
+    /// wrong DB or a middlebox gets no password, on this and every connection.
+    pub fn through_tunnel_to(mut self, endpoint: impl Into<String>, socket_dir: impl Into<PathBuf>) -> MasterLogin {
+        self.tunnel_to = Some((endpoint.into(), socket_dir.into()));
         self
     }
 
@@ -64,7 +65,8 @@ impl MasterLogin {
     /// Backslash escapes are turned on for the session first (`NO_BACKSLASH_ESCAPES` removed from `sql_mode`), so
     /// names escaped by [`crate::sql_string`] mean what they say whatever the server's default mode.
     pub fn execute(&self, statements: &[String]) -> Result<(), Error> {
-        let mut conn = self.connect()?;
+        // The proxy (through a tunnel) lives as long as the connection.
+        let (mut conn, _proxy) = self.connect()?;
         conn.query_drop("SET SESSION sql_mode = REPLACE(@@SESSION.sql_mode, 'NO_BACKSLASH_ESCAPES', '')")
             .map_err(|e| Error::Sql(format!("cannot set the session's SQL mode: {e}")))?;
         for statement in statements {
@@ -74,7 +76,7 @@ impl MasterLogin {
         Ok(())
     }
 
-    fn connect(&self) -> Result<Conn, Error> {
+    fn connect(&self) -> Result<(Conn, Option<EmbeddedProxy>), Error> {
         rds_iam_credentials::install_crypto_provider();
         if !self.ca_bundle.is_file() {
             return Err(Error::Sql(format!(
@@ -82,20 +84,12 @@ impl MasterLogin {
                 self.ca_bundle.display()
             )));
         }
-        // Through a tunnel, the login dials the address whose certificate was just checked.
-        let dial = match &self.tunnel_to {
-            Some(endpoint) => match self.check_the_endpoint_certificate(endpoint)? {
-                // A link-local IPv6 address needs its zone, which an IP string loses: dial the name then.
-                SocketAddr::V6(v6) if v6.scope_id() != 0 => self.host.clone(),
-                addr => addr.ip().to_string(),
-            },
-            None => self.host.clone(),
-        };
-        let ssl = SslOpts::default()
-            .with_root_cert_path(Some(self.ca_bundle.clone()))
-            .with_danger_skip_domain_validation(self.tunnel_to.is_some());
+        if let Some((endpoint, socket_dir)) = &self.tunnel_to {
+            return self.connect_through_proxy(endpoint, socket_dir);
+        }
+        let ssl = SslOpts::default().with_root_cert_path(Some(self.ca_bundle.clone()));
         let opts = OptsBuilder::new()
-            .ip_or_hostname(Some(dial))
+            .ip_or_hostname(Some(self.host.as_str()))
             .tcp_port(self.port)
             .user(Some(self.user.as_str()))
             .pass(Some(self.password.expose().as_str()))
@@ -111,45 +105,51 @@ impl MasterLogin {
             user = self.user,
             "master login over TLS"
         );
-        Conn::new(opts).map_err(|e| {
-            Error::Sql(format!(
-                "cannot log in to {}:{} as {} over TLS: {e} (check the master user and password, the security \
-                 group, and that the CA bundle {} signs the server's certificate)",
-                self.host,
-                self.port,
-                self.user,
-                self.ca_bundle.display()
-            ))
-        })
+        let conn = Conn::new(opts).map_err(|e| self.login_failed(&e))?;
+        Ok((conn, None))
     }
-}
 
-impl MasterLogin {
-    /// Through a tunnel: the server's certificate must chain to the bundle and be valid for `endpoint`. Returns the
-    /// address that was checked, for the login to dial.
-    fn check_the_endpoint_certificate(&self, endpoint: &str) -> Result<SocketAddr, Error> {
-        let (addr, probe) = rds_iam_mysql::probe_tls_host(
-            &self.host,
-            self.port,
+    /// The login relayed by an embedded proxy that does the TLS itself (see [`MasterLogin::through_tunnel_to`]).
+    fn connect_through_proxy(&self, endpoint: &str, socket_dir: &Path) -> Result<(Conn, Option<EmbeddedProxy>), Error> {
+        let config = ProxyConfig::relay(&self.host, self.port, endpoint, &self.ca_bundle, TlsCheck::Full)
+            .map_err(|e| Error::Sql(format!("cannot check the server behind {}:{} as {endpoint}: {e}", self.host, self.port)))?
+            .with_connect_timeout(self.connect_timeout)
+            .allow_users([self.user.as_str()]);
+        let proxy = EmbeddedProxy::start(config, socket_dir)
+            .map_err(|e| Error::Sql(format!("cannot start the local proxy in {}: {e}", socket_dir.display())))?;
+        // A private Unix socket to our own proxy: no TLS on this leg (the proxy refuses a TLS request), the
+        // password goes inside the proxy's TLS to `endpoint`.
+        let opts = OptsBuilder::new()
+            .socket(Some(proxy.socket_path().to_string_lossy().into_owned()))
+            .prefer_socket(true)
+            .user(Some(self.user.as_str()))
+            .pass(Some(self.password.expose().as_str()));
+        tracing::debug!(
+            host = self.host,
+            port = self.port,
             endpoint,
-            &self.ca_bundle,
-            false,
-            self.connect_timeout,
-        )
-        .map_err(|e| {
+            user = self.user,
+            "master login through the local proxy (TLS checked against the bundle alone and the endpoint's name)"
+        );
+        let conn = Conn::new(opts).map_err(|e| {
             Error::Sql(format!(
-                "the server behind {}:{} could not be checked as {endpoint}: {e}",
+                "the server behind {}:{} is not {endpoint}, or not one the CA bundle trusts, or refused the login \
+                 (the password goes only inside TLS checked against {endpoint}): {e}",
                 self.host, self.port
             ))
         })?;
-        probe.verdict.map_err(|e| {
-            Error::Sql(format!(
-                "the server behind {}:{} is not {endpoint}, or not one the CA bundle trusts; the password was not \
-                 sent: {e}",
-                self.host, self.port
-            ))
-        })?;
-        Ok(addr)
+        Ok((conn, Some(proxy)))
+    }
+
+    fn login_failed(&self, e: &mysql::Error) -> Error {
+        Error::Sql(format!(
+            "cannot log in to {}:{} as {} over TLS: {e} (check the master user and password, the security \
+             group, and that the CA bundle {} signs the server's certificate)",
+            self.host,
+            self.port,
+            self.user,
+            self.ca_bundle.display()
+        ))
     }
 }
 

@@ -28,6 +28,13 @@ impl Context {
 impl Context {
     /// What the credential sources see: this context's environment and files, the system clock (providers
     /// judge expiry while they run), and the explicitly selected profile.
+    /// Where private folders (the embedded proxy's socket) go: `TMPDIR`, else the platform's.
+    pub(crate) fn temp_dir(&self) -> std::path::PathBuf {
+        self.env
+            .get_non_blank("TMPDIR")
+            .map_or_else(std::env::temp_dir, std::path::PathBuf::from)
+    }
+
     pub(crate) fn provider_config(&self, profile: Option<&str>) -> ProviderConfig {
         let config = ProviderConfig::new(self.env.clone(), self.fs.clone());
         match profile {

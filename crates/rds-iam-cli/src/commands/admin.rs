@@ -414,7 +414,7 @@ pub(crate) fn create_user(args: CreateUserArgs, ctx: &Context) -> anyhow::Result
     };
     let mut login = MasterLogin::new(hostname, args.port, master_user, password, ca_bundle);
     if let Some(endpoint) = &args.tunnel_to {
-        login = login.through_tunnel_to(endpoint);
+        login = login.through_tunnel_to(endpoint, ctx.temp_dir());
     }
     login.execute(&sql.statements())?;
     outln!(

@@ -10,6 +10,7 @@ use mysql::prelude::Queryable;
 use rds_iam_credentials::{DefaultChain, ProvideCredentials};
 use rds_iam_mysql::{IamConnector, Target, TlsCheck};
 use rds_iam_token::{Endpoint, EndpointKind, RegionChoice, choose_region};
+use rds_iam_proxy::{EmbeddedProxy, ProxyConfig};
 use serde_json::{Map, Value as Json};
 
 use crate::context::Context;
@@ -154,7 +155,7 @@ impl TargetArgs {
             target = target.with_signing_port(port)?;
         }
         if let Some(database) = &self.database {
-            target = target.with_database(database);
+            target = target.with_database(database)?;
         }
         let check = if self.danger_skip_hostname_check {
             TlsCheck::DangerSkipHostname
@@ -183,7 +184,23 @@ pub(crate) fn run(args: ConnectArgs, ctx: &Context) -> anyhow::Result<()> {
         }
     };
     let connector = args.target.connector(ctx)?;
-    let mut conn = connector.connect()?;
+    // With the name waived, the driver's own TLS would also trust Mozilla's public roots: the login then goes
+    // through an embedded proxy whose TLS trusts the bundle alone (the proxy lives as long as the connection).
+    let (mut conn, _proxy) = if connector.tls_check() == TlsCheck::DangerSkipHostname {
+        let user = connector.target().user().to_owned();
+        let database = connector.target().database().map(str::to_owned);
+        let proxy = EmbeddedProxy::start(ProxyConfig::iam(connector)?.allow_users([user.as_str()]), &ctx.temp_dir())
+            .context("starting the local proxy")?;
+        let opts = mysql::OptsBuilder::new()
+            .socket(Some(proxy.socket_path().to_string_lossy().into_owned()))
+            .prefer_socket(true)
+            .user(Some(user))
+            .db_name(database);
+        let conn = mysql::Conn::new(opts).map_err(|e| anyhow::anyhow!("{e}"))?;
+        (conn, Some(proxy))
+    } else {
+        (connector.connect()?, None)
+    };
     let mut result = conn.query_iter(sql.as_str()).context("running the SQL")?;
     let mut sets = Vec::new();
     while let Some(set) = result.iter() {

@@ -64,10 +64,7 @@ pub(crate) fn run(args: MysqlArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let flavour = flavour(&client)?;
     let target = connector.target().clone();
     let config = ProxyConfig::iam(connector)?.allow_users([target.user()]);
-    let parent = ctx
-        .env
-        .get_non_blank("TMPDIR")
-        .map_or_else(std::env::temp_dir, PathBuf::from);
+    let parent = ctx.temp_dir();
     let proxy = EmbeddedProxy::start(config, &parent)
         .with_context(|| format!("starting the local proxy in {}", parent.display()))?;
 
