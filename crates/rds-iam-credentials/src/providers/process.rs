@@ -295,10 +295,8 @@ mod tests {
 
     #[test]
     fn timeout_stops_the_process() {
-        use crate::{Env, Fs};
-        let config = ProviderConfig::new(Env::from_vars::<&str, &str>([]), Fs::from_files::<&str, &str>([]));
         let started = Instant::now();
-        let err = run("sleep 10", &config, "test", Duration::from_millis(200)).unwrap_err();
+        let err = run("sleep 10", &config(), "test", Duration::from_millis(200)).unwrap_err();
         assert!(started.elapsed() < Duration::from_secs(5));
         assert_eq!(
             err.to_string(),
@@ -367,6 +365,7 @@ mod tests {
         assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
     }
 
+    #[cfg(unix)]
     #[test]
     fn assignments_in_the_command_are_not_shown() {
         let err = run(
