@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::{Duration, SystemTime};
 
 use crate::{Clock, Credentials, CredentialsError, ProvideCredentials};
@@ -145,9 +145,13 @@ impl ProvideCredentials for CachingProvider {
         }
         let (_, still_valid) = self.cached();
         if let Some(valid) = still_valid {
-            // A refresh is due but the credentials still work: refresh unless someone already is.
-            let Ok(_guard) = self.fetching.try_lock() else {
-                return Ok(valid);
+            // A refresh is due but the credentials still work: refresh unless someone already is. A poisoned lock
+            // (a fetch panicked) guards nothing half-done (`()`): it is free, not busy, or refresh-ahead would stop
+            // until the credentials expire.
+            let _guard = match self.fetching.try_lock() {
+                Ok(guard) => guard,
+                Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+                Err(TryLockError::WouldBlock) => return Ok(valid),
             };
             if let (Some(fresh), _) = self.cached() {
                 return Ok(fresh);
@@ -372,6 +376,54 @@ mod tests {
         failing.store(false, Ordering::SeqCst);
         assert!(cache.provide().is_ok());
         assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    /// Temporary credentials valid for an hour; panics on the call numbered `panic_on` (from 0).
+    #[derive(Debug)]
+    struct PanicsOnce {
+        clock: Clock,
+        calls: Arc<AtomicUsize>,
+        panic_on: usize,
+    }
+
+    impl ProvideCredentials for PanicsOnce {
+        fn provide(&self) -> Result<Credentials, CredentialsError> {
+            let n = self.calls.fetch_add(1, Ordering::SeqCst);
+            assert_ne!(n, self.panic_on, "the source panics inside a fetch (on purpose)");
+            Ok(
+                Credentials::new(format!("ASIA{n}"), "secret")
+                    .with_expiry(self.clock.now() + Duration::from_secs(3600)),
+            )
+        }
+    }
+
+    #[test]
+    fn refresh_ahead_goes_on_after_a_fetch_panicked() {
+        let clock = Clock::manual(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+        let calls = Arc::new(AtomicUsize::new(0));
+        let cache = CachingProvider::new(
+            PanicsOnce {
+                clock: clock.clone(),
+                calls: calls.clone(),
+                panic_on: 1,
+            },
+            clock.clone(),
+        );
+        assert_eq!(cache.provide().unwrap().access_key_id(), "ASIA0");
+        clock.advance(Duration::from_secs(3400));
+        // The refresh-ahead fetch panics on another thread, poisoning the fetch lock.
+        let panicked = std::thread::scope(|s| s.spawn(|| cache.provide()).join());
+        assert!(panicked.is_err(), "the fetch should have panicked");
+        assert!(cache.fetching.is_poisoned());
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        // A later call in the refresh window still refreshes (the lock is free, not "someone is refreshing").
+        assert_eq!(cache.provide().unwrap().access_key_id(), "ASIA2");
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+        assert_eq!(
+            cache.provide().unwrap().access_key_id(),
+            "ASIA2",
+            "and then reuses them"
+        );
     }
 
     #[test]

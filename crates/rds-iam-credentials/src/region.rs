@@ -1,6 +1,6 @@
 //! [`resolve_region`]: the configured region, as the AWS SDKs find it.
 
-use crate::profile::{self, ProfileFileError};
+use crate::profile::{self, FileKind, ProfileFileError};
 use crate::{Env, Fs};
 
 /// A region from configuration and where it was found.
@@ -46,7 +46,7 @@ pub fn resolve_region(
         .filter(|r| !r.is_empty())
         .map(|region| ConfiguredRegion {
             region: region.to_owned(),
-            source: format!("profile {name} in {}", profile::config_path(env).display()),
+            source: format!("profile {name} in {}", profile::shown_path(env, FileKind::Config)),
         }))
 }
 

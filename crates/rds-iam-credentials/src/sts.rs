@@ -11,7 +11,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use quick_xml::events::Event;
 use quick_xml::reader::Reader;
 
-use crate::http::{Http, HttpError, Response};
+use crate::http::{Http, HttpError, Response, server_text, shown_url};
 use crate::profile::ProfileSet;
 use crate::{Credentials, Env, ProviderConfig};
 
@@ -111,11 +111,17 @@ impl Sts {
             form.push(("DurationSeconds", duration));
         }
         let body = encode_form(&form);
-        let what = format!("sts AssumeRole for {} at {}", params.role_arn, self.endpoint);
+        let what = format!(
+            "sts AssumeRole for {} at {}",
+            params.role_arn,
+            shown_url(&self.endpoint)
+        );
         let signed = self.sign(source, &body).map_err(|e| format!("{what}: {e}"))?;
         let mut headers: Vec<(&str, &str)> = vec![("content-type", CONTENT_TYPE)];
         headers.extend(signed.iter().map(|(n, v)| (n.as_str(), v.as_str())));
-        self.call(&what, &headers, body)
+        let mut secrets = signing_secrets(source, &signed);
+        secrets.extend(params.external_id);
+        self.call(&what, &headers, body, &secrets)
     }
 
     /// `AssumeRoleWithWebIdentity` (unsigned: the web identity token is the proof).
@@ -132,17 +138,20 @@ impl Sts {
             ("RoleSessionName", session_name),
             ("WebIdentityToken", token),
         ]);
-        let what = format!("sts AssumeRoleWithWebIdentity for {role_arn} at {}", self.endpoint);
-        self.call(&what, &[("content-type", CONTENT_TYPE)], body)
+        let what = format!(
+            "sts AssumeRoleWithWebIdentity for {role_arn} at {}",
+            shown_url(&self.endpoint)
+        );
+        self.call(&what, &[("content-type", CONTENT_TYPE)], body, &[token])
     }
 
     /// `GetCallerIdentity` signed with `source`: who the credentials belong to, and the server's clock. `Err` only
     /// when STS did not answer at all; a refusal is in [`StsCheck::identity`].
     pub(crate) fn caller_identity(&self, source: &Credentials) -> Result<StsCheck, HttpError> {
         let body = encode_form(&[("Action", "GetCallerIdentity"), ("Version", VERSION)]);
-        let what = format!("sts GetCallerIdentity at {}", self.endpoint);
+        let what = format!("sts GetCallerIdentity at {}", shown_url(&self.endpoint));
         let check = |server_date, identity| StsCheck {
-            endpoint: self.endpoint.clone(),
+            endpoint: shown_url(&self.endpoint),
             server_date,
             identity,
         };
@@ -156,7 +165,7 @@ impl Sts {
             .http
             .send("POST", &format!("{}/", self.endpoint), &headers, Some(body), None)?;
         let server_date = response.date.as_deref().and_then(parse_http_date);
-        let identity = answer(&what, &response).and_then(|fields| {
+        let identity = answer(&what, &response, &signing_secrets(source, &signed)).and_then(|fields| {
             let field = |name: &str| {
                 fields
                     .get(&format!("GetCallerIdentityResult/{name}"))
@@ -172,13 +181,21 @@ impl Sts {
         Ok(check(server_date, identity))
     }
 
-    fn call(&self, what: &str, headers: &[(&str, &str)], body: String) -> Result<Credentials, String> {
+    /// POSTs `body`; `secrets` (what the request carried that an echoing endpoint could send back) are redacted
+    /// from the error.
+    fn call(
+        &self,
+        what: &str,
+        headers: &[(&str, &str)],
+        body: String,
+        secrets: &[&str],
+    ) -> Result<Credentials, String> {
         let url = format!("{}/", self.endpoint);
         let response = self
             .http
             .send("POST", &url, headers, Some(body), None)
             .map_err(|e| format!("{what} failed: {e}"))?;
-        let fields = answer(what, &response)?;
+        let fields = answer(what, &response, secrets)?;
         credentials_from(&fields).map_err(|missing| format!("{what} answered without {missing}"))
     }
 
@@ -244,7 +261,7 @@ pub struct CallerIdentity {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct StsCheck {
-    /// The endpoint called.
+    /// The endpoint called, as messages may show it: without user info, query string or fragment.
     pub endpoint: String,
     /// The server's `Date` header. Present on refusals too: STS answers a request signed with a skewed clock with
     /// `SignatureDoesNotMatch` (or "Signature expired") and its own time.
@@ -261,22 +278,49 @@ pub fn get_caller_identity(config: &ProviderConfig, credentials: &Credentials) -
     Sts::new(config, profiles.as_ref()).caller_identity(credentials)
 }
 
-/// The fields of a successful answer, or STS's refusal (code and message) as a sentence.
-fn answer(what: &str, response: &Response) -> Result<HashMap<String, String>, String> {
+/// What a signed request carries that an endpoint (or a proxy) could echo back: the source's secret key and
+/// session token, and the signature.
+fn signing_secrets<'a>(source: &'a Credentials, signed: &'a [(String, String)]) -> Vec<&'a str> {
+    let mut secrets = vec![source.secret_access_key().expose().as_str()];
+    secrets.extend(source.session_token().map(|t| t.expose().as_str()));
+    for (name, value) in signed {
+        if name.eq_ignore_ascii_case("authorization") {
+            secrets.extend(value.rsplit_once("Signature=").map(|(_, signature)| signature));
+        } else if name.eq_ignore_ascii_case("x-amz-security-token") {
+            secrets.push(value);
+        }
+    }
+    secrets
+}
+
+/// The fields of a successful answer, or STS's refusal (code and message) as a sentence. The server's text is
+/// shown without `secrets` (as sent and as form-encoded: an endpoint may echo the request) and cut short.
+fn answer(what: &str, response: &Response, secrets: &[&str]) -> Result<HashMap<String, String>, String> {
     let text = response.text();
     let fields = parse_xml(&text);
     if !response.is_success() {
+        let encoded: Vec<String> = secrets
+            .iter()
+            .map(|s| utf8_percent_encode(s, FORM).to_string())
+            .collect();
+        let secrets: Vec<&str> = secrets
+            .iter()
+            .copied()
+            .chain(encoded.iter().map(String::as_str))
+            .collect();
+        let shown = |text: &str| server_text(text, &secrets);
         let fields = fields.unwrap_or_default();
         return Err(match (fields.get("Error/Code"), fields.get("Error/Message")) {
             (Some(code), message) => format!(
-                "{what} was refused (HTTP {}): {code}: {}",
+                "{what} was refused (HTTP {}): {}: {}",
                 response.status,
-                message.map_or("no message", String::as_str)
+                shown(code),
+                message.map_or_else(|| "no message".to_owned(), |m| shown(m))
             ),
             _ => format!(
                 "{what} answered HTTP {} without an STS error document: {}",
                 response.status,
-                excerpt(&text)
+                excerpt(&shown(text.trim()))
             ),
         });
     }
@@ -319,13 +363,12 @@ fn encode_form(pairs: &[(&str, &str)]) -> String {
         .join("&")
 }
 
-/// The start of a body for an error message (bodies of error responses hold no credentials).
+/// A body already redacted and cut by [`server_text`], or a note that it is empty.
 fn excerpt(text: &str) -> String {
-    let text = text.trim();
-    match text.char_indices().nth(200) {
-        Some((at, _)) => format!("{}…", &text[..at]),
-        None if text.is_empty() => "(empty body)".to_owned(),
-        None => text.to_owned(),
+    if text.trim().is_empty() {
+        "(empty body)".to_owned()
+    } else {
+        text.to_owned()
     }
 }
 

@@ -1,5 +1,5 @@
-//! Where the profile files are (`AWS_CONFIG_FILE`, `AWS_SHARED_CREDENTIALS_FILE`, `~` expansion),
-//! loading them, and which profile is selected (`AWS_PROFILE`).
+//! Where the profile files are (`AWS_CONFIG_FILE`, `AWS_SHARED_CREDENTIALS_FILE`, `~` expansion with `HOME` or the
+//! user database's home), loading them, and which profile is selected (`AWS_PROFILE`).
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -38,15 +38,30 @@ impl Platform {
     }
 }
 
-/// The config file: `AWS_CONFIG_FILE` or `~/.aws/config`, with a leading `~` expanded.
-pub fn config_path(env: &Env) -> PathBuf {
+/// The config file: `AWS_CONFIG_FILE` or `~/.aws/config`, with a leading `~` expanded. `None` when the path starts
+/// with `~` and there is no home directory to expand it with (see [`load`]): such a path is never taken relative
+/// to the working directory.
+pub fn config_path(env: &Env) -> Option<PathBuf> {
     file_path(env, Platform::current(), FileKind::Config)
 }
 
 /// The credentials file: `AWS_SHARED_CREDENTIALS_FILE` or `~/.aws/credentials`, with a leading `~` expanded.
-pub fn credentials_path(env: &Env) -> PathBuf {
+/// `None` when the path starts with `~` and there is no home directory to expand it with (see [`load`]).
+pub fn credentials_path(env: &Env) -> Option<PathBuf> {
     file_path(env, Platform::current(), FileKind::Credentials)
 }
+
+/// The file for messages: its path, or the unexpanded path and why it is not read.
+pub(crate) fn shown_path(env: &Env, kind: FileKind) -> String {
+    match file_path(env, Platform::current(), kind) {
+        Some(path) => path.display().to_string(),
+        None => format!("{} (not read: {})", unexpanded_path(env, kind), NO_HOME),
+    }
+}
+
+/// Why a `~` path is not read.
+pub(crate) const NO_HOME: &str =
+    "no home directory — HOME is not set and the user database has none for this user; set HOME";
 
 /// The profile to use: `explicit`, else `AWS_PROFILE` (if not blank), else `default`.
 pub fn selected_profile_name(env: &Env, explicit: Option<&str>) -> String {
@@ -58,8 +73,10 @@ pub fn selected_profile_name(env: &Env, explicit: Option<&str>) -> String {
 
 /// Reads and parses the config and credentials files found by [`config_path`] and [`credentials_path`].
 ///
-/// A missing file counts as empty. Any other read error (including a file that is not UTF-8) and
-/// any syntax error is an error naming the file.
+/// A missing file counts as empty, and so does a `~` path without a home directory (`HOME`, on Windows also
+/// `USERPROFILE` or `HOMEDRIVE` + `HOMEPATH`, else the user database's home): it is skipped, with a debug log line
+/// saying why, never read relative to the working directory. Any other read error (including a file that is not
+/// UTF-8) and any syntax error is an error naming the file.
 ///
 /// ```
 /// use rds_iam_credentials::{profile, Env, Fs};
@@ -71,18 +88,37 @@ pub fn selected_profile_name(env: &Env, explicit: Option<&str>) -> String {
 /// # Ok::<(), profile::ProfileFileError>(())
 /// ```
 pub fn load(env: &Env, fs: &Fs) -> Result<ProfileSet, ProfileFileError> {
-    let config_path = config_path(env);
-    let credentials_path = credentials_path(env);
-    let config = read(fs, &config_path)?;
-    let credentials = read(fs, &credentials_path)?;
+    let config_path = located(env, FileKind::Config);
+    let credentials_path = located(env, FileKind::Credentials);
+    let config = config_path.as_deref().map(|path| read(fs, path)).transpose()?.flatten();
+    let credentials = credentials_path
+        .as_deref()
+        .map(|path| read(fs, path))
+        .transpose()?
+        .flatten();
     super::parse(
-        source(&config_path, config.as_deref()),
-        source(&credentials_path, credentials.as_deref()),
+        source(config_path.as_deref(), config.as_deref()),
+        source(credentials_path.as_deref(), credentials.as_deref()),
     )
 }
 
-fn source<'a>(path: &'a Path, contents: Option<&'a str>) -> Option<Source<'a>> {
-    contents.map(|contents| Source { path, contents })
+/// The file's path, or `None` (logged) when it needs a home directory and there is none.
+fn located(env: &Env, kind: FileKind) -> Option<PathBuf> {
+    let path = file_path(env, Platform::current(), kind);
+    if path.is_none() {
+        tracing::debug!(
+            file = %unexpanded_path(env, kind),
+            "profile file skipped: {NO_HOME}"
+        );
+    }
+    path
+}
+
+fn source<'a>(path: Option<&'a Path>, contents: Option<&'a str>) -> Option<Source<'a>> {
+    Some(Source {
+        path: path?,
+        contents: contents?,
+    })
 }
 
 /// The file's text, or `None` if it does not exist.
@@ -97,14 +133,23 @@ fn read(fs: &Fs, path: &Path) -> Result<Option<String>, ProfileFileError> {
     }
 }
 
-/// The path of the config or credentials file on `platform`.
-pub(crate) fn file_path(env: &Env, platform: Platform, kind: FileKind) -> PathBuf {
+/// The path of the config or credentials file on `platform`; `None` if it starts with `~` and cannot be expanded.
+pub(crate) fn file_path(env: &Env, platform: Platform, kind: FileKind) -> Option<PathBuf> {
+    expand_home(
+        &unexpanded_path(env, kind),
+        home_dir(env, platform).as_deref(),
+        platform,
+    )
+    .map(PathBuf::from)
+}
+
+/// `AWS_CONFIG_FILE` / `AWS_SHARED_CREDENTIALS_FILE`, or the default under `~`.
+fn unexpanded_path(env: &Env, kind: FileKind) -> String {
     let (variable, default) = match kind {
         FileKind::Config => ("AWS_CONFIG_FILE", "~/.aws/config"),
         FileKind::Credentials => ("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials"),
     };
-    let path = env.get_non_blank(variable).unwrap_or_else(|| default.to_owned());
-    PathBuf::from(expand_home(&path, home_dir(env, platform).as_deref(), platform))
+    env.get_non_blank(variable).unwrap_or_else(|| default.to_owned())
 }
 
 /// The home directory on this platform (see [`home_dir`]); the SSO token cache lives under it.
@@ -112,27 +157,31 @@ pub(crate) fn home(env: &Env) -> Option<String> {
     home_dir(env, Platform::current())
 }
 
-/// The home directory: `HOME`; on Windows then `USERPROFILE`, then `HOMEDRIVE` + `HOMEPATH`.
+/// The home directory: `HOME`; on Windows then `USERPROFILE`, then `HOMEDRIVE` + `HOMEPATH`; then the user
+/// database's home for this user (as botocore's `expanduser` and the AWS SDKs do).
 fn home_dir(env: &Env, platform: Platform) -> Option<String> {
     let home = env.get_non_blank("HOME");
-    if platform == Platform::Unix {
-        return home;
-    }
-    home.or_else(|| env.get_non_blank("USERPROFILE")).or_else(|| {
-        let drive = env.get_non_blank("HOMEDRIVE")?;
-        Some(drive + &env.get_non_blank("HOMEPATH")?)
-    })
+    let home = match platform {
+        Platform::Unix => home,
+        Platform::Windows => home.or_else(|| env.get_non_blank("USERPROFILE")).or_else(|| {
+            let drive = env.get_non_blank("HOMEDRIVE")?;
+            Some(drive + &env.get_non_blank("HOMEPATH")?)
+        }),
+    };
+    home.or_else(|| env.user_database_home())
 }
 
-/// Replaces a leading `~` component with `home`, joining the rest with the platform's separator.
-/// `~user/...` and paths without `~` are kept as they are; so is `~` when there is no home.
-fn expand_home(path: &str, home: Option<&str>, platform: Platform) -> String {
-    let (Some(rest), Some(home)) = (path.strip_prefix('~'), home) else {
-        return path.to_owned();
+/// Replaces a leading `~` component with `home`, joining the rest with the platform's separator; paths without `~`
+/// are kept as they are. `None` for a `~` path without a home, and for `~user/...` (not supported): either would
+/// otherwise name a folder `~` or `~user` in the working directory.
+fn expand_home(path: &str, home: Option<&str>, platform: Platform) -> Option<String> {
+    let Some(rest) = path.strip_prefix('~') else {
+        return Some(path.to_owned());
     };
     if !(rest.is_empty() || rest.starts_with(|c| platform.is_separator(c))) {
-        return path.to_owned();
+        return None;
     }
+    let home = home?;
     let mut expanded = home.trim_end_matches(|c| platform.is_separator(c)).to_owned();
     let parts = rest.split(|c| platform.is_separator(c));
     for part in parts.filter(|part| !part.is_empty()) {
@@ -142,7 +191,7 @@ fn expand_home(path: &str, home: Option<&str>, platform: Platform) -> String {
     if expanded.is_empty() {
         expanded.push(platform.separator());
     }
-    expanded
+    Some(expanded)
 }
 
 #[cfg(test)]
@@ -150,8 +199,13 @@ mod tests {
     use super::*;
 
     fn paths(vars: &[(&str, &str)], platform: Platform) -> (String, String) {
-        let env = Env::from_vars(vars.iter().copied());
-        let path = |kind| file_path(&env, platform, kind).to_string_lossy().into_owned();
+        paths_in(&Env::from_vars(vars.iter().copied()), platform)
+    }
+
+    /// The two paths, `-` for one that is not read.
+    fn paths_in(env: &Env, platform: Platform) -> (String, String) {
+        let path =
+            |kind| file_path(env, platform, kind).map_or_else(|| "-".to_owned(), |p| p.to_string_lossy().into_owned());
         (path(FileKind::Config), path(FileKind::Credentials))
     }
 
@@ -173,9 +227,50 @@ mod tests {
             ),
             ("/h/c".into(), "/x/~/k".into())
         );
-        // No home: the path stays unexpanded (and will simply not be found).
-        assert_eq!(paths(&[], unix).0, "~/.aws/config");
-        assert_eq!(paths(&[("USERPROFILE", "C:\\u")], unix).0, "~/.aws/config");
+        // No home: not read at all (a `~` folder in the working directory is not the home).
+        assert_eq!(paths(&[], unix), ("-".into(), "-".into()));
+        assert_eq!(paths(&[("HOME", " ")], unix), ("-".into(), "-".into()));
+        assert_eq!(paths(&[("USERPROFILE", "C:\\u")], unix).0, "-");
+        assert_eq!(
+            paths(
+                &[("AWS_CONFIG_FILE", "~/c"), ("AWS_SHARED_CREDENTIALS_FILE", "/k")],
+                unix
+            ),
+            ("-".into(), "/k".into())
+        );
+        assert_eq!(paths(&[("AWS_CONFIG_FILE", "rel/c")], unix).0, "rel/c", "as configured");
+    }
+
+    #[test]
+    fn user_database_home_when_home_is_unset() {
+        let unix = Platform::Unix;
+        let env = Env::from_vars::<&str, &str>([]).with_user_database_home("/home/db");
+        assert_eq!(
+            paths_in(&env, unix),
+            ("/home/db/.aws/config".into(), "/home/db/.aws/credentials".into())
+        );
+        let env = Env::from_vars([("HOME", "/h")]).with_user_database_home("/home/db");
+        assert_eq!(paths_in(&env, unix).0, "/h/.aws/config", "HOME wins");
+        let env = Env::from_vars([("USERPROFILE", "C:\\u")]).with_user_database_home("C:\\db");
+        assert_eq!(
+            paths_in(&env, Platform::Windows).0,
+            "C:\\u\\.aws\\config",
+            "USERPROFILE wins"
+        );
+        let env = Env::from_vars::<&str, &str>([]).with_user_database_home("/home/db");
+        assert_eq!(home(&env).as_deref(), Some("/home/db"));
+    }
+
+    #[test]
+    fn shown_paths_say_why_a_file_is_not_read() {
+        assert_eq!(
+            shown_path(&Env::from_vars([("HOME", "/h")]), FileKind::Config),
+            "/h/.aws/config"
+        );
+        assert_eq!(
+            shown_path(&Env::from_vars::<&str, &str>([]), FileKind::Credentials),
+            format!("~/.aws/credentials (not read: {NO_HOME})")
+        );
     }
 
     #[test]
@@ -190,15 +285,18 @@ mod tests {
             .0,
             "D:\\me\\cfg"
         );
-        assert_eq!(paths(&[("HOMEDRIVE", "D:")], windows).0, "~/.aws/config");
+        assert_eq!(paths(&[("HOMEDRIVE", "D:")], windows).0, "-");
     }
 
     #[test]
     fn tilde_only_as_a_component() {
-        assert_eq!(expand_home("~user/c", Some("/h"), Platform::Unix), "~user/c");
-        assert_eq!(expand_home("~", Some("/h"), Platform::Unix), "/h");
-        assert_eq!(expand_home("~/c", Some("/"), Platform::Unix), "/c");
-        assert_eq!(expand_home("~\\c", Some("/h"), Platform::Unix), "~\\c");
+        let unix = Platform::Unix;
+        assert_eq!(expand_home("~user/c", Some("/h"), unix), None, "~user is not supported");
+        assert_eq!(expand_home("~", Some("/h"), unix).as_deref(), Some("/h"));
+        assert_eq!(expand_home("~/c", Some("/"), unix).as_deref(), Some("/c"));
+        assert_eq!(expand_home("~\\c", Some("/h"), unix), None);
+        assert_eq!(expand_home("/a/~/c", None, unix).as_deref(), Some("/a/~/c"));
+        assert_eq!(expand_home("~/c", None, unix), None);
     }
 
     #[test]

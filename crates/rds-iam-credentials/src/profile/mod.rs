@@ -41,7 +41,7 @@ pub mod conformance;
 mod location;
 mod parser;
 
-pub(crate) use location::home;
+pub(crate) use location::{NO_HOME, home, shown_path};
 pub use location::{config_path, credentials_path, load, selected_profile_name};
 
 /// One profile file's contents and the path used in error messages.

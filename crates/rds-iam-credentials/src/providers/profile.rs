@@ -1,7 +1,7 @@
 //! [`ProfileProvider`]: credentials from the selected profile of the shared config and credentials files.
 
 use super::profile_chain::{self, PlanError};
-use crate::profile;
+use crate::profile::{self, FileKind};
 use crate::{Credentials, CredentialsError, Env, Fs, ProvideCredentials, ProviderConfig};
 
 /// Credentials from the selected profile of the shared `config` and `credentials` files.
@@ -46,8 +46,8 @@ impl ProvideCredentials for ProfileProvider {
         if files.get(&name).is_none() {
             let where_ = format!(
                 "{} and {}",
-                profile::credentials_path(env).display(),
-                profile::config_path(env).display()
+                profile::shown_path(env, FileKind::Credentials),
+                profile::shown_path(env, FileKind::Config)
             );
             let named = self.config.profile().is_some() || env.get_non_blank("AWS_PROFILE").is_some();
             if !named {

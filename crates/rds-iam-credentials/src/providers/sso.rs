@@ -25,15 +25,21 @@ pub(crate) struct SsoConfig {
 }
 
 impl SsoConfig {
-    /// The token cache file: `~/.aws/sso/cache/<sha1 hex of the session name or start URL>.json`.
-    pub(crate) fn cache_file(&self, config: &ProviderConfig) -> PathBuf {
+    /// The token cache file: `~/.aws/sso/cache/<sha1 hex of the session name or start URL>.json`. `Err` when there
+    /// is no home directory (never a `~` folder in the working directory).
+    pub(crate) fn cache_file(&self, config: &ProviderConfig) -> Result<PathBuf, String> {
         let key = self.session_name.as_deref().unwrap_or(&self.start_url);
         let digest = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, key.as_bytes());
         let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
-        let home = profile::home(config.env()).unwrap_or_else(|| "~".to_owned());
-        [home.as_str(), ".aws", "sso", "cache", &format!("{hex}.json")]
+        let Some(home) = profile::home(config.env()) else {
+            return Err(format!(
+                "the SSO token cache ~/.aws/sso/cache cannot be found: {}",
+                profile::NO_HOME
+            ));
+        };
+        Ok([home.as_str(), ".aws", "sso", "cache", &format!("{hex}.json")]
             .iter()
-            .collect()
+            .collect())
     }
 }
 
@@ -171,7 +177,7 @@ pub(crate) fn parse_entry(text: &str, path: &Path, login: &str) -> Result<Entry,
 /// The access token from the cache file, if present and not expired; for an `sso-session`, refreshed first when
 /// less than [`TOKEN_REFRESH_WINDOW`] is left and the cache holds a registration to refresh with.
 fn cached_token(config: &ProviderConfig, sso: &SsoConfig, login: &str) -> Result<Secret<String>, String> {
-    let path = sso.cache_file(config);
+    let path = sso.cache_file(config)?;
     let what = match &sso.session_name {
         Some(name) => format!("sso-session {name}"),
         None => sso.start_url.clone(),
@@ -383,12 +389,30 @@ mod tests {
         // `printf %s KEY | sha1sum`, as botocore computes the key.
         assert_eq!(
             sso.cache_file(&config),
-            PathBuf::from("/h/.aws/sso/cache/40a89917e3175433e361b710a9d43528d7f1890a.json")
+            Ok(PathBuf::from(
+                "/h/.aws/sso/cache/40a89917e3175433e361b710a9d43528d7f1890a.json"
+            ))
         );
         sso.session_name = Some("dev".into());
         assert_eq!(
             sso.cache_file(&config),
-            PathBuf::from("/h/.aws/sso/cache/34c6fceca75e456f25e7e99531e2425c6c1de443.json")
+            Ok(PathBuf::from(
+                "/h/.aws/sso/cache/34c6fceca75e456f25e7e99531e2425c6c1de443.json"
+            ))
+        );
+        // No home: no cache file (not `~/.aws/sso/cache/…` under the working directory).
+        let homeless = ProviderConfig::new(Env::from_vars::<&str, &str>([]), Fs::from_files::<&str, &str>([]));
+        let err = sso.cache_file(&homeless).unwrap_err();
+        assert!(err.contains("no home directory"), "{err}");
+        let from_user_database = ProviderConfig::new(
+            Env::from_vars::<&str, &str>([]).with_user_database_home("/home/db"),
+            Fs::from_files::<&str, &str>([]),
+        );
+        assert_eq!(
+            sso.cache_file(&from_user_database),
+            Ok(PathBuf::from(
+                "/home/db/.aws/sso/cache/34c6fceca75e456f25e7e99531e2425c6c1de443.json"
+            ))
         );
     }
 }

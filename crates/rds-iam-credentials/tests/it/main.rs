@@ -4,6 +4,7 @@
 
 mod cache;
 mod ecs;
+mod home;
 mod imds;
 mod process;
 mod profile_chain;

@@ -54,13 +54,19 @@ fn success() {
 fn failures_are_explained_without_secrets() {
     let dir = tempfile::tempdir().unwrap();
     let leaky_stdout = format!("echo '{SECRET}'; ");
-    let cases: [(&str, String, &str); 7] = [
+    let cases: [(&str, String, &str); 8] = [
         (
             "exit.sh",
             format!("{leaky_stdout}echo 'token expired, run sso login' >&2; exit 3"),
             "failed (exit status: 3); error output: token expired, run sso login",
         ),
         ("silent.sh", "exit 1".into(), "failed (exit status: 1); no error output"),
+        (
+            // A tool that prints its credentials, then fails naming them (and its arguments) on stderr.
+            "echoes.sh",
+            format!("{leaky_stdout}echo \"rejected {SECRET} with $2\" >&2; exit 2"),
+            "failed (exit status: 2); error output: rejected <redacted> with <redacted>",
+        ),
         (
             "garbage.sh",
             format!("echo 'AccessKeyId={SECRET}'"),

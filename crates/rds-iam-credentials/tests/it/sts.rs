@@ -371,3 +371,132 @@ fn nothing_secret_is_logged() {
     }
     assert_eq!(creds.access_key_id(), "ASIA-RoleA");
 }
+
+/// An STS stand-in that refuses every request and echoes what it was sent — the web identity token, the SigV4
+/// signature and session token, and the whole body — in its error message (`xml`: in an STS error document;
+/// otherwise as plain text).
+fn echoing_sts(xml: bool) -> FakeHttpServer {
+    FakeHttpServer::start(move |req: &Recorded| {
+        let sent = |name: &str| {
+            req.headers
+                .iter()
+                // The `Basic` authorization reqwest derives from an endpoint's user info is not echoed.
+                .filter(|(n, v)| n == name && !v.starts_with("Basic "))
+                .map(|(_, v)| v.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let form = |key: &str| form_value(&req.body, key).unwrap_or_default();
+        let signature = sent("authorization")
+            .rsplit_once("Signature=")
+            .map(|(_, s)| s.to_owned())
+            .unwrap_or_default();
+        let echo = format!(
+            "token={} signature={signature} security-token={} external-id={} authorization={} body={}",
+            form("WebIdentityToken"),
+            sent("x-amz-security-token"),
+            form("ExternalId"),
+            sent("authorization"),
+            req.body
+        );
+        if xml {
+            let escaped = echo.replace('&', "&amp;").replace('<', "&lt;");
+            Reply::text(
+                403,
+                format!(
+                    "<ErrorResponse><Error><Code>Echo {escaped}</Code><Message>{escaped}</Message></Error></ErrorResponse>"
+                ),
+            )
+        } else {
+            Reply::text(400, echo)
+        }
+    })
+}
+
+#[test]
+fn sts_errors_show_no_endpoint_secrets_or_echoed_request() {
+    const EXTERNAL_ID: &str = "externalIdEXAMPLEdoNotLeak";
+    for xml in [true, false] {
+        let sts = echoing_sts(xml);
+        // User info and a query in the configured endpoint: neither may be shown.
+        let endpoint = format!(
+            "http://ann:pa55wordDoNotLeak@{}/?X-Api-Key=q5ecretDoNotLeak",
+            sts.addr()
+        );
+        let shown = format!("http://{}", sts.addr());
+        let endpoint_secrets = ["pa55wordDoNotLeak", "q5ecretDoNotLeak", "ann:"];
+
+        // AssumeRole, signed with keys that carry a session token.
+        let profile = format!(
+            "[profile r]\nrole_arn = arn:aws:iam::123456789012:role/R\nsource_profile = base\nexternal_id = {EXTERNAL_ID}\n\
+             [profile base]\n{}\n",
+            static_base()
+        );
+        let config = config_with(&[("AWS_ENDPOINT_URL_STS", &endpoint)], &profile, &[]).with_profile("r");
+        let result = ProfileProvider::from_config(config).provide();
+        let signature = sts.requests()[0]
+            .headers
+            .iter()
+            .find_map(|(_, v)| v.rsplit_once("Signature=").map(|(_, s)| s.to_owned()))
+            .unwrap();
+        let err = result.as_ref().unwrap_err();
+        assert_no_secret(
+            err,
+            &[
+                &endpoint_secrets[..],
+                &[BASE_SECRET, BASE_TOKEN, EXTERNAL_ID, &signature],
+            ]
+            .concat(),
+        );
+        let message = invalid(result);
+        assert!(
+            message.starts_with(&format!(
+                "profile r: sts AssumeRole for arn:aws:iam::123456789012:role/R at {shown} "
+            )),
+            "{message}"
+        );
+        assert!(message.contains("signature=<redacted>"), "{message}");
+        assert!(message.contains("security-token=<redacted>"), "{message}");
+
+        // AssumeRoleWithWebIdentity: the token is in the body.
+        let vars = [
+            ("AWS_ENDPOINT_URL_STS", endpoint.as_str()),
+            ("AWS_WEB_IDENTITY_TOKEN_FILE", "/t"),
+            ("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/web"),
+        ];
+        let result = WebIdentityProvider::new(config_with(&vars, "", &[("/t", WEB_TOKEN)])).provide();
+        assert_no_secret(
+            result.as_ref().unwrap_err(),
+            &[&endpoint_secrets[..], &[WEB_TOKEN]].concat(),
+        );
+        let message = invalid(result);
+        assert!(
+            message.starts_with(&format!(
+                "web identity (AWS_WEB_IDENTITY_TOKEN_FILE): sts AssumeRoleWithWebIdentity for arn:aws:iam::123456789012:role/web at {shown} "
+            )),
+            "{message}"
+        );
+        assert!(message.contains("token=<redacted>"), "{message}");
+
+        // GetCallerIdentity (doctor): the refusal and the endpoint it reports.
+        sts.clear();
+        let config = config_with(&[("AWS_ENDPOINT_URL_STS", &endpoint)], "", &[]);
+        let creds = rds_iam_credentials::Credentials::new(BASE_KEY, BASE_SECRET).with_session_token(BASE_TOKEN);
+        let check = rds_iam_credentials::get_caller_identity(&config, &creds).unwrap();
+        let signature = sts.requests()[0]
+            .headers
+            .iter()
+            .find_map(|(_, v)| v.rsplit_once("Signature=").map(|(_, s)| s.to_owned()))
+            .unwrap();
+        let refusal = check.identity.as_ref().unwrap_err();
+        let all = format!("{refusal} {check:?}");
+        for secret in [&endpoint_secrets[..], &[BASE_SECRET, BASE_TOKEN, &signature]].concat() {
+            assert!(!all.contains(secret), "{secret:?} leaked into {all}");
+        }
+        assert_eq!(check.endpoint, shown);
+        assert!(
+            refusal.starts_with(&format!("sts GetCallerIdentity at {shown} ")),
+            "{refusal}"
+        );
+    }
+}
