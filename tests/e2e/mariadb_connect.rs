@@ -229,3 +229,85 @@ fn a_certificate_for_another_name_is_a_hostname_error() {
     assert!(stderr.contains("is not valid for localhost"), "{stderr}");
     assert!(server.attempts().is_empty(), "no token before the certificate check");
 }
+
+/// `rds-iam mysql` started in its own process group, as a shell starts a foreground job, with a private `TMPDIR`.
+fn mysql_job(server: &MariaDb, home: &Path, tmp: &Path, sql: &str) -> std::process::Child {
+    use std::os::unix::process::CommandExt;
+    let port = server.port().to_string();
+    let ca = server.ca_path().display().to_string();
+    Command::new(rds_iam_bin())
+        .args(["mysql", "--hostname", "localhost", "--port", &port, "--ca-bundle", &ca])
+        .args([
+            "--region",
+            "us-east-1",
+            "--username",
+            "iam_app",
+            "--",
+            "--batch",
+            "-e",
+            sql,
+        ])
+        .env_clear()
+        .env("HOME", home)
+        .env("TMPDIR", tmp)
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("AWS_ACCESS_KEY_ID", TEST_ACCESS_KEY_ID)
+        .env("AWS_SECRET_ACCESS_KEY", TEST_SECRET_ACCESS_KEY)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .expect("run rds-iam mysql")
+}
+
+fn signal(target: &str, name: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{name}"), "--", target])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -{name} {target}");
+}
+
+#[test]
+fn ctrl_c_cancels_the_query_and_rds_iam_survives_it() {
+    use std::os::unix::process::ExitStatusExt;
+    let server = MariaDb::start(MariaDbOptions::new(pam_check_bin())).unwrap_or_else(|e| panic!("MariaDB: {e}"));
+    server.create_iam_user("iam_app").unwrap();
+    let (home, tmp) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+
+    // Ctrl-C at the terminal reaches the whole foreground process group: the client cancels its query (KILL QUERY
+    // over a second connection through rds-iam's proxy, using the DB's connection id), rds-iam lives on.
+    let job = mysql_job(&server, home.path(), tmp.path(), "SELECT SLEEP(20)");
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    signal(&format!("-{}", job.id()), "INT");
+    let out = job.wait_with_output().unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.signal(), None, "rds-iam was killed by the signal: {stderr}");
+    assert!(
+        stdout.contains("SLEEP(20)\n1") || stderr.contains("interrupted") || stderr.contains("Ctrl-C"),
+        "the query was cancelled: {stdout} {stderr}"
+    );
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    assert!(left.is_empty(), "nothing may remain in TMPDIR: {left:?}");
+
+    // SIGTERM to rds-iam alone is passed on to the client; rds-iam then exits as the client did and cleans up.
+    let job = mysql_job(&server, home.path(), tmp.path(), "SELECT SLEEP(20)");
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let started = std::time::Instant::now();
+    signal(&job.id().to_string(), "TERM");
+    let out = job.wait_with_output().unwrap();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "the client ended at once"
+    );
+    assert_eq!(out.status.signal(), None, "rds-iam handled SIGTERM: {}", text(&out).1);
+    assert_eq!(
+        out.status.code(),
+        Some(128 + 15),
+        "the client's end by SIGTERM: {}",
+        text(&out).1
+    );
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    assert!(left.is_empty(), "nothing may remain in TMPDIR: {left:?}");
+}

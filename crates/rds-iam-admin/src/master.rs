@@ -112,7 +112,12 @@ impl MasterLogin {
     /// The login relayed by an embedded proxy that does the TLS itself (see [`MasterLogin::through_tunnel_to`]).
     fn connect_through_proxy(&self, endpoint: &str, socket_dir: &Path) -> Result<(Conn, Option<EmbeddedProxy>), Error> {
         let config = ProxyConfig::relay(&self.host, self.port, endpoint, &self.ca_bundle, TlsCheck::Full)
-            .map_err(|e| Error::Sql(format!("cannot check the server behind {}:{} as {endpoint}: {e}", self.host, self.port)))?
+            .map_err(|e| {
+                Error::Sql(format!(
+                    "cannot check the server behind {}:{} as {endpoint}: {e}",
+                    self.host, self.port
+                ))
+            })?
             .with_connect_timeout(self.connect_timeout)
             .allow_users([self.user.as_str()]);
         let proxy = EmbeddedProxy::start(config, socket_dir)

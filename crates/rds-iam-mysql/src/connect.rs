@@ -11,7 +11,7 @@ use rds_iam_credentials::{Clock, ProvideCredentials};
 use rds_iam_token::{AuthToken, TokenCache, TokenRequest};
 
 use crate::error::{Context, classify};
-use crate::{ConnectError, Target};
+use crate::{ConnectError, IamConn, Target};
 
 /// How the server's certificate is checked. Anything but [`TlsCheck::Full`] is a deliberate, logged risk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -261,8 +261,8 @@ impl IamConnector {
         Ok(Opts::from(builder))
     }
 
-    /// Logs in over TLS with a fresh or cached token.
-    pub fn connect(&self) -> Result<Conn, ConnectError> {
+    /// Logs in over TLS with a fresh or cached token. The connection's `Debug` is redacted ([`IamConn`]).
+    pub fn connect(&self) -> Result<IamConn, ConnectError> {
         rds_iam_credentials::install_crypto_provider();
         if self.tls_check == TlsCheck::DangerSkipHostname {
             self.check_chain_against_the_bundle()?;
@@ -276,7 +276,7 @@ impl IamConnector {
             signing_host = self.target.signing_host(),
             "connecting with an IAM token"
         );
-        Conn::new(opts).map_err(|e| {
+        Conn::new(opts).map(IamConn::new).map_err(|e| {
             let err = classify(e, &self.context());
             if matches!(
                 err,

@@ -2,6 +2,7 @@
 // The crate guide is README.md, included so that its examples run as doctests.
 #![doc = include_str!("../README.md")]
 
+mod conn;
 mod connect;
 mod error;
 mod limiter;
@@ -9,6 +10,7 @@ mod pool;
 mod probe;
 mod target;
 
+pub use conn::IamConn;
 pub use connect::{IamConnector, TlsCheck};
 pub use error::ConnectError;
 pub use limiter::ConnectRateLimiter;

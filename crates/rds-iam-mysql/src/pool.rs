@@ -2,10 +2,9 @@
 
 use std::sync::Arc;
 
-use mysql::Conn;
 use mysql::prelude::Queryable;
 
-use crate::{ConnectError, ConnectRateLimiter, IamConnector};
+use crate::{ConnectError, ConnectRateLimiter, IamConn, IamConnector};
 
 /// An `r2d2::ManageConnection` for IAM logins.
 ///
@@ -52,20 +51,20 @@ impl IamConnectionManager {
 }
 
 impl r2d2::ManageConnection for IamConnectionManager {
-    type Connection = Conn;
+    type Connection = IamConn;
     type Error = ConnectError;
 
-    fn connect(&self) -> Result<Conn, ConnectError> {
+    fn connect(&self) -> Result<IamConn, ConnectError> {
         self.limiter.acquire();
         self.connector.connect()
     }
 
-    fn is_valid(&self, conn: &mut Conn) -> Result<(), ConnectError> {
+    fn is_valid(&self, conn: &mut IamConn) -> Result<(), ConnectError> {
         conn.query_drop("SELECT 1")
             .map_err(|e| ConnectError::Mysql(e.to_string()))
     }
 
-    fn has_broken(&self, _conn: &mut Conn) -> bool {
+    fn has_broken(&self, _conn: &mut IamConn) -> bool {
         false
     }
 }

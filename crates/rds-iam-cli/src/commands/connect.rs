@@ -9,8 +9,8 @@ use clap::{Args, ValueEnum};
 use mysql::prelude::Queryable;
 use rds_iam_credentials::{DefaultChain, ProvideCredentials};
 use rds_iam_mysql::{IamConnector, Target, TlsCheck};
-use rds_iam_token::{Endpoint, EndpointKind, RegionChoice, choose_region};
 use rds_iam_proxy::{EmbeddedProxy, ProxyConfig};
+use rds_iam_token::{Endpoint, EndpointKind, RegionChoice, choose_region};
 use serde_json::{Map, Value as Json};
 
 use crate::context::Context;
@@ -189,8 +189,11 @@ pub(crate) fn run(args: ConnectArgs, ctx: &Context) -> anyhow::Result<()> {
     let (mut conn, _proxy) = if connector.tls_check() == TlsCheck::DangerSkipHostname {
         let user = connector.target().user().to_owned();
         let database = connector.target().database().map(str::to_owned);
-        let proxy = EmbeddedProxy::start(ProxyConfig::iam(connector)?.allow_users([user.as_str()]), &ctx.temp_dir())
-            .context("starting the local proxy")?;
+        let proxy = EmbeddedProxy::start(
+            ProxyConfig::iam(connector)?.allow_users([user.as_str()]),
+            &ctx.temp_dir(),
+        )
+        .context("starting the local proxy")?;
         let opts = mysql::OptsBuilder::new()
             .socket(Some(proxy.socket_path().to_string_lossy().into_owned()))
             .prefer_socket(true)
@@ -199,7 +202,7 @@ pub(crate) fn run(args: ConnectArgs, ctx: &Context) -> anyhow::Result<()> {
         let conn = mysql::Conn::new(opts).map_err(|e| anyhow::anyhow!("{e}"))?;
         (conn, Some(proxy))
     } else {
-        (connector.connect()?, None)
+        (connector.connect()?.into_inner(), None)
     };
     let mut result = conn.query_iter(sql.as_str()).context("running the SQL")?;
     let mut sets = Vec::new();

@@ -6,6 +6,7 @@ mod ca;
 mod completions;
 mod credentials;
 mod doctor;
+mod mysql_client;
 mod token;
 
 use std::path::Path;

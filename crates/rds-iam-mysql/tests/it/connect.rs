@@ -208,3 +208,17 @@ fn debug_shows_no_secret() {
         "{shown}"
     );
 }
+
+#[test]
+fn a_connection_debug_never_shows_the_token() {
+    let bed = bed(|o| o);
+    let connector = connector(&bed, &Clock::manual(start()));
+    let conn = connector.connect().unwrap();
+    let token = bed.server.attempts()[0].password.clone();
+    let shown = format!("{conn:?} {conn:#?}");
+    assert!(!token.is_empty() && !shown.contains(&token), "{shown}");
+    assert!(!shown.contains("X-Amz-Signature"), "{shown}");
+    assert!(shown.contains("IamConn") && shown.contains("connection_id"), "{shown}");
+    // The driver's own Debug prints the token: the reason for the wrapper.
+    assert!(format!("{:?}", conn.into_inner()).contains("X-Amz-Signature"));
+}

@@ -1,0 +1,177 @@
+//! `rds-iam mysql` with the real `mariadb` client against a server that offers no TLS: whatever the client is told
+//! (the name waiver, the user's option files, arguments after `--`), no token reaches the server. The client only
+//! ever talks to rds-iam's private socket; rds-iam refuses to log in to a server without TLS.
+
+use std::path::Path;
+
+use rds_iam_testkit::{RdsLikeOptions, RdsLikeServer, TestPki};
+
+use super::*;
+
+fn mariadb_client() -> String {
+    for dir in ["/usr/bin", "/usr/local/bin", "/bin"] {
+        let path = format!("{dir}/mariadb");
+        if Path::new(&path).is_file() {
+            return path;
+        }
+    }
+    panic!("the MariaDB client is needed: apt-get install -y mariadb-client")
+}
+
+struct Bed {
+    server: RdsLikeServer,
+    home: tempfile::TempDir,
+    ca: String,
+    tmp: tempfile::TempDir,
+}
+
+fn bed() -> Bed {
+    // A server that offers no TLS and accepts a clear-text password (it records what it receives).
+    let server = RdsLikeServer::start(RdsLikeOptions::without_tls().lax());
+    let home = tempfile::tempdir().unwrap();
+    let files = TestPki::generate(&["localhost"]).write_to(home.path()).unwrap();
+    Bed {
+        server,
+        ca: files.ca.display().to_string(),
+        home,
+        tmp: tempfile::tempdir().unwrap(),
+    }
+}
+
+fn run(bed: &Bed, extra: &[&str], client_args: &[&str], vars: &[(&str, &str)]) -> Output {
+    let port = bed.server.port().to_string();
+    let client = mariadb_client();
+    let mut args = vec![
+        "mysql",
+        "--hostname",
+        "localhost",
+        "--port",
+        &port,
+        "--username",
+        "app",
+        "--region",
+        "us-east-1",
+        "--ca-bundle",
+        &bed.ca,
+        "--client",
+        &client,
+    ];
+    args.extend_from_slice(extra);
+    args.push("--");
+    args.extend_from_slice(client_args);
+    let tmp = bed.tmp.path().display().to_string();
+    let mut all = vec![
+        ("AWS_ACCESS_KEY_ID", KEY),
+        ("AWS_SECRET_ACCESS_KEY", SECRET),
+        ("AWS_SESSION_TOKEN", SESSION),
+        ("TMPDIR", tmp.as_str()),
+    ];
+    all.extend_from_slice(vars);
+    rds_iam(bed.home.path(), &args, &all)
+}
+
+fn assert_no_token_sent(bed: &Bed, out: &Output, case: &str) {
+    assert!(!out.status.success(), "{case}: {}", stderr(out));
+    let sent: Vec<_> = bed
+        .server
+        .attempts()
+        .into_iter()
+        .filter(|a| !a.password.is_empty() || !a.auth_response.is_empty())
+        .collect();
+    assert!(sent.is_empty(), "{case}: the server received a password: {sent:?}");
+    assert!(bed.server.tokens_over_plaintext().is_empty(), "{case}");
+    // Nothing left behind: no socket folder, no option file.
+    let left: Vec<_> = std::fs::read_dir(bed.tmp.path()).unwrap().collect();
+    assert!(left.is_empty(), "{case}: left in TMPDIR: {left:?}");
+}
+
+#[test]
+fn no_client_configuration_sends_the_token_to_a_server_without_tls() {
+    let bed = bed();
+    let port = bed.server.port().to_string();
+    let hostile =
+        format!("[client]\nskip-ssl\nssl=0\nloose-ssl-mode=DISABLED\nprotocol=TCP\nhost=127.0.0.1\nport={port}\n");
+    let cases: &[(&str, &[&str], Option<&str>, bool)] = &[
+        ("the name waiver", &["--danger-skip-hostname-check"], None, false),
+        ("no waiver", &[], None, false),
+        ("~/.my.cnf skip-ssl", &[], Some("[client]\nskip-ssl\n"), false),
+        (
+            "~/.my.cnf ssl=0",
+            &["--danger-skip-hostname-check"],
+            Some("[client]\nssl=0\n"),
+            false,
+        ),
+        (
+            "~/.my.cnf ssl-mode",
+            &[],
+            Some("[client]\nloose-ssl-mode=DISABLED\n"),
+            false,
+        ),
+        (
+            "~/.my.cnf redirect",
+            &["--danger-skip-hostname-check"],
+            Some(hostile.as_str()),
+            false,
+        ),
+        (
+            "$MYSQL_HOME/my.cnf",
+            &["--danger-skip-hostname-check"],
+            Some(hostile.as_str()),
+            true,
+        ),
+    ];
+    for &(case, extra, option_file, in_mysql_home) in cases {
+        let _ = std::fs::remove_file(bed.home.path().join(".my.cnf"));
+        let mysql_home = tempfile::tempdir().unwrap();
+        if let Some(text) = option_file {
+            let file = if in_mysql_home {
+                mysql_home.path().join("my.cnf")
+            } else {
+                bed.home.path().join(".my.cnf")
+            };
+            std::fs::write(file, text).unwrap();
+        }
+        let mysql_home_var = mysql_home.path().display().to_string();
+        let out = run(
+            &bed,
+            extra,
+            &["--batch", "-e", "SELECT 1"],
+            &[("MYSQL_HOME", &mysql_home_var)],
+        );
+        assert_no_token_sent(&bed, &out, case);
+        let err = stderr(&out);
+        assert!(
+            err.contains("does not offer TLS, so the token was not sent"),
+            "{case}: the client must say TLS was refused: {err}"
+        );
+    }
+}
+
+#[test]
+fn client_arguments_that_override_the_connection_or_tls_are_refused() {
+    let bed = bed();
+    let port = bed.server.port().to_string();
+    let port_arg = format!("--port={port}");
+    for arg in [
+        "--skip-ssl",
+        "--ssl=0",
+        "--ssl-mode=DISABLED",
+        "--protocol=socket",
+        "--protocol=TCP",
+        "--host=127.0.0.1",
+        port_arg.as_str(),
+        "--user=root",
+        "-uroot",
+        "--defaults-extra-file=/dev/null",
+    ] {
+        let out = run(&bed, &["--danger-skip-hostname-check"], &[arg, "-e", "SELECT 1"], &[]);
+        assert_eq!(out.status.code(), Some(2), "{arg}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("is not allowed after `--`"),
+            "{arg}: {}",
+            stderr(&out)
+        );
+        assert_no_token_sent(&bed, &out, arg);
+        assert_eq!(bed.server.connections(), 0, "{arg}: nothing was dialed");
+    }
+}
