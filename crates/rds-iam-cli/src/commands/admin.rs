@@ -426,28 +426,48 @@ pub(crate) fn create_user(args: CreateUserArgs, ctx: &Context) -> anyhow::Result
     Ok(())
 }
 
-/// Reads a password from the terminal without echo (`stty -echo`); refuses when standard input is not a terminal.
+/// Reads a password from the terminal without echo; refuses when standard input is not a terminal, and when echo
+/// cannot be turned off (the password would show). Echo comes back on every path: after the line, on a read
+/// error, and on Ctrl-C, SIGTERM or SIGHUP during the prompt (which then end rds-iam with 128 + the signal).
 fn prompt_password(prompt: &str) -> anyhow::Result<Secret<String>> {
+    use rustix::termios::{LocalModes, OptionalActions, tcgetattr, tcsetattr};
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+
     let stdin = std::io::stdin();
     if !stdin.is_terminal() {
         bail!("no password: pass --password-env VAR with the password in that environment variable");
     }
+    let saved = tcgetattr(&stdin).context("reading the terminal's settings")?;
+    let mut hidden = saved.clone();
+    hidden.local_modes.remove(LocalModes::ECHO);
+    hidden.local_modes.insert(LocalModes::ECHONL);
+    // Registered before echo goes off, so no signal finds the terminal silent with nobody to restore it.
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]).context("installing signal handlers")?;
+    let handle = signals.handle();
+    let restore_on_signal = {
+        let saved = saved.clone();
+        std::thread::spawn(move || {
+            if let Some(signal) = signals.forever().next() {
+                let _ = tcsetattr(std::io::stdin(), OptionalActions::Now, &saved);
+                eprintln!();
+                std::process::exit(128 + signal);
+            }
+        })
+    };
     eprint!("{prompt}");
     std::io::stderr().flush().ok();
-    let stty = |arg: &str| {
-        std::process::Command::new("stty")
-            .arg(arg)
-            .stdin(std::process::Stdio::inherit())
-            .status()
-    };
-    let echo_off = stty("-echo").is_ok_and(|s| s.success());
-    let mut line = String::new();
-    let read = stdin.lock().read_line(&mut line);
-    if echo_off {
-        let _ = stty("echo");
-    }
-    eprintln!();
-    read.context("reading the password")?;
+    let read = tcsetattr(&stdin, OptionalActions::Flush, &hidden)
+        .context("turning the terminal's echo off (the password is not read with echo on)")
+        .and_then(|()| {
+            let mut line = String::new();
+            let read = stdin.lock().read_line(&mut line).context("reading the password");
+            read.map(|_| line)
+        });
+    let restored = tcsetattr(&stdin, OptionalActions::Now, &saved);
+    handle.close();
+    let _ = restore_on_signal.join();
+    let mut line = read?;
+    restored.context("restoring the terminal's echo")?;
     let len = line.trim_end_matches(['\r', '\n']).len();
     line.truncate(len);
     let password = Secret::new(line);

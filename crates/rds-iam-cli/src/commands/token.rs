@@ -64,7 +64,8 @@ enum TokenCommand {
 
 #[derive(Debug, Args)]
 struct InspectArgs {
-    /// The token; `-` or nothing reads it from standard input.
+    /// The token; `-` or nothing reads it from standard input (preferred: an argument is visible to every user of
+    /// the machine in the process list, and is kept in shell history).
     #[arg(value_name = "TOKEN")]
     token: Option<String>,
 
@@ -146,12 +147,18 @@ fn parse_expires_in(value: &str) -> anyhow::Result<Duration> {
 
 fn inspect(args: InspectArgs, ctx: &Context) -> anyhow::Result<()> {
     let token = match args.token.as_deref() {
-        Some(token) if token != "-" => token.to_owned(),
+        Some(token) if token != "-" => {
+            eprintln!(
+                "warning: a token given as an argument is visible to other users in the process list and stays in \
+                 shell history; pipe it in instead (`rds-iam token … | rds-iam token inspect`)"
+            );
+            token.to_owned()
+        }
         _ => {
             let mut stdin = std::io::stdin();
             if stdin.is_terminal() {
                 bail!(
-                    "no token given: pass it as an argument or pipe it in (`rds-iam token … | rds-iam token inspect`)"
+                    "no token given: pipe it in (`rds-iam token … | rds-iam token inspect`)"
                 );
             }
             let mut buf = String::new();

@@ -250,3 +250,40 @@ fn admin_help_is_reviewed() {
         expect_test::expect_file![file].assert_eq(&out);
     }
 }
+
+/// The master-password prompt on a real terminal (a pseudo-terminal from Python's `pty`): echo is off while it
+/// waits, and Ctrl-C (or SIGTERM) at the prompt ends rds-iam with the terminal's echo back on.
+#[test]
+fn the_password_prompt_restores_echo_when_interrupted() {
+    const DRIVER: &str = r#"
+import os, pty, signal, sys, termios, time
+binary, sig = sys.argv[1], getattr(signal, sys.argv[2])
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(binary, [binary, "create-user", "--username", "app", "--hostname", "db.example.com",
+                      "--master-user", "admin", "--execute"])
+seen, deadline = b"", time.time() + 20
+while b"password for admin@db.example.com" not in seen and time.time() < deadline:
+    seen += os.read(fd, 1024)
+time.sleep(0.3)
+echo_while_prompting = bool(termios.tcgetattr(fd)[3] & termios.ECHO)
+os.kill(pid, sig)
+_, status = os.waitpid(pid, 0)
+echo_after = bool(termios.tcgetattr(fd)[3] & termios.ECHO)
+code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -os.WTERMSIG(status)
+print(echo_while_prompting, echo_after, code)
+"#;
+    for (signal, code) in [("SIGINT", 130), ("SIGTERM", 143)] {
+        let out = Command::new("python3")
+            .args(["-c", DRIVER, env!("CARGO_BIN_EXE_rds-iam"), signal])
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .output()
+            .expect("python3 is needed for the pseudo-terminal test");
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(
+            stdout(&out).trim(),
+            format!("False True {code}"),
+            "{signal}: echo off while prompting, back on after, exit 128 + signal"
+        );
+    }
+}

@@ -256,6 +256,9 @@ fn inspect_text_json_and_stdin() {
         &X-Amz-Signature=5f0e3c9a7d2b4e6f8a1c0b9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f";
     let out = rds_iam(h.path(), &["token", "inspect", token], &[]);
     assert!(out.status.success(), "{}", stderr(&out));
+    // A token on the command line is in the process table: said, without repeating the token.
+    assert!(stderr(&out).contains("warning: a token given as an argument is visible"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("X-Amz-Signature"), "{}", stderr(&out));
     let text = stdout(&out);
     for line in [
         "host:          mydb.c1a2b3c4d5e6.us-west-2.rds.amazonaws.com",
