@@ -243,6 +243,17 @@ fn cases(bed: &Bed) -> Vec<Case> {
     let client = |case: Case| case.arg("--").arg("--batch").arg("-e").arg("SELECT CURRENT_USER()");
     cases.push(client(Case::new(Imds, &connect("mysql"))).expect("iam_app@%"));
     cases.push(client(Case::new(WebIdentity, &connect("mysql"))).fails("Access denied"));
+    // The name waiver (once the client fell back to plain text), and connection/TLS overrides after `--`.
+    let waived = format!("{} --danger-skip-hostname-check", connect("mysql"));
+    cases.push(client(Case::new(Sso, &waived)).expect("iam_app@%"));
+    cases.push(
+        client(Case::new(Process, &waived))
+            .arg("--skip-ssl")
+            .quiet()
+            .fails("is not allowed after `--`"),
+    );
+    let redirect = client(Case::new(Ecs, &connect("mysql"))).arg("--host=127.0.0.1");
+    cases.push(redirect.quiet().fails("is not allowed after `--`"));
 
     // `ca`: fetch from the HTTPS bundle server (download, forced, revalidated; a missing one), path, verify.
     cases.push(Case::new(Env, "ca fetch").expect("downloaded"));
@@ -658,6 +669,15 @@ impl TestBed {
         );
         write_file(&h.join("web-identity-token"), &secrets.web_identity_token.value);
         write_file(&h.join("ecs-token"), &secrets.ecs_auth.value);
+        // Hostile client option files for every `rds-iam mysql` case: TLS off, and the server redirected to the
+        // DB's plain port. The client must still never see a token (it only talks to rds-iam's private socket).
+        let hostile = format!(
+            "[client]\nskip-ssl\nssl=0\nloose-ssl-mode=DISABLED\nprotocol=TCP\nhost=127.0.0.1\nport={}\n",
+            mariadb.port()
+        );
+        write_file(&h.join(".my.cnf"), &hostile);
+        std::fs::create_dir(h.join("mysql-home")).unwrap();
+        write_file(&h.join("mysql-home/my.cnf"), &hostile);
         std::fs::create_dir(h.join("other-ca")).unwrap();
         let other_ca = rds_iam_testkit::TestPki::generate(&["localhost"])
             .write_to(&h.join("other-ca"))
@@ -758,6 +778,7 @@ impl TestBed {
             ("RDS_IAM_CA_DOWNLOAD_ROOT", path(&h.join("download-root.pem"))),
             ("MASTER_PASSWORD", s.master_password.value.clone()),
             ("WRONG_PASSWORD", s.wrong_password.value.clone()),
+            ("MYSQL_HOME", path(&h.join("mysql-home"))),
             ("RUST_LOG", "trace".to_owned()),
         ]
         .into_iter()

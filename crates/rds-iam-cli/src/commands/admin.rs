@@ -442,7 +442,8 @@ fn prompt_password(prompt: &str) -> anyhow::Result<Secret<String>> {
     hidden.local_modes.remove(LocalModes::ECHO);
     hidden.local_modes.insert(LocalModes::ECHONL);
     // Registered before echo goes off, so no signal finds the terminal silent with nobody to restore it.
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]).context("installing signal handlers")?;
+    let mut signals =
+        signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]).context("installing signal handlers")?;
     let handle = signals.handle();
     let restore_on_signal = {
         let saved = saved.clone();

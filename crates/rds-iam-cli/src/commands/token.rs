@@ -157,9 +157,7 @@ fn inspect(args: InspectArgs, ctx: &Context) -> anyhow::Result<()> {
         _ => {
             let mut stdin = std::io::stdin();
             if stdin.is_terminal() {
-                bail!(
-                    "no token given: pipe it in (`rds-iam token … | rds-iam token inspect`)"
-                );
+                bail!("no token given: pipe it in (`rds-iam token … | rds-iam token inspect`)");
             }
             let mut buf = String::new();
             stdin

@@ -175,3 +175,64 @@ fn client_arguments_that_override_the_connection_or_tls_are_refused() {
         assert_eq!(bed.server.connections(), 0, "{arg}: nothing was dialed");
     }
 }
+
+/// Under `--danger-skip-hostname-check` the login's own connection is the one whose certificate is checked against
+/// the bundle alone (the proxy's TLS): one connection per login, no separate probe; a certificate from a second CA
+/// (not in the bundle) gets no token, for `connect` and for `mysql`.
+#[test]
+fn name_waived_logins_trust_the_bundle_alone_on_the_login_connection() {
+    let good = TestPki::generate(&["db.example.test"]);
+    let second_ca = TestPki::generate(&["db.example.test"]);
+    let home = tempfile::tempdir().unwrap();
+    let bundle = good.write_to(home.path()).unwrap().ca.display().to_string();
+    let tmp = tempfile::tempdir().unwrap();
+    let tmp_var = tmp.path().display().to_string();
+    let vars = [
+        ("AWS_ACCESS_KEY_ID", KEY),
+        ("AWS_SECRET_ACCESS_KEY", SECRET),
+        ("TMPDIR", tmp_var.as_str()),
+    ];
+    for (pki, trusted) in [(&good, true), (&second_ca, false)] {
+        let server = RdsLikeServer::start(rds_iam_testkit::RdsLikeOptions::from_pki(pki));
+        let port = server.port().to_string();
+        let target = [
+            "--hostname",
+            "127.0.0.1",
+            "--signing-host",
+            "mydb.c1a2b3c4d5e6.us-east-1.rds.amazonaws.com",
+            "--port",
+            &port,
+            "--username",
+            "app",
+            "--ca-bundle",
+            &bundle,
+            "--danger-skip-hostname-check",
+        ];
+        let connect = [&["connect"][..], &target, &["-e", "SELECT 1"]].concat();
+        let out = rds_iam(home.path(), &connect, &vars);
+        let client = mariadb_client();
+        let mysql = [
+            &["mysql"][..],
+            &target,
+            &["--client", &client, "--", "--batch", "-e", "SELECT 1"],
+        ]
+        .concat();
+        let out_mysql = rds_iam(home.path(), &mysql, &vars);
+        if trusted {
+            assert!(out.status.success(), "{}", stderr(&out));
+            assert!(out_mysql.status.success(), "{}", stderr(&out_mysql));
+            assert_eq!(server.connections(), 2, "one connection per login: the checked one");
+            assert!(server.attempts().iter().all(|a| a.tls), "{:?}", server.attempts());
+        } else {
+            for out in [&out, &out_mysql] {
+                assert!(!out.status.success());
+                assert!(stderr(out).contains("is not issued by a CA in"), "{}", stderr(out));
+            }
+            assert!(
+                server.attempts().iter().all(|a| a.password.is_empty()),
+                "{:?}",
+                server.attempts()
+            );
+        }
+    }
+}

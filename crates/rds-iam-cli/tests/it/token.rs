@@ -257,7 +257,11 @@ fn inspect_text_json_and_stdin() {
     let out = rds_iam(h.path(), &["token", "inspect", token], &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     // A token on the command line is in the process table: said, without repeating the token.
-    assert!(stderr(&out).contains("warning: a token given as an argument is visible"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("warning: a token given as an argument is visible"),
+        "{}",
+        stderr(&out)
+    );
     assert!(!stderr(&out).contains("X-Amz-Signature"), "{}", stderr(&out));
     let text = stdout(&out);
     for line in [
