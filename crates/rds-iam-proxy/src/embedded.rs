@@ -41,9 +41,15 @@ impl EmbeddedProxy {
     /// Creates a private folder under `parent`, listens on `proxy.sock` in it and starts serving. The socket
     /// accepts connections when this returns.
     pub fn start(config: ProxyConfig, parent: &Path) -> io::Result<EmbeddedProxy> {
-        let dir = tempfile::Builder::new().prefix("rds-iam-proxy-").tempdir_in(parent)?;
+        use std::os::unix::fs::PermissionsExt;
+        // Owner-only from the start (tempfile would otherwise follow the umask, typically 0755).
+        let dir = tempfile::Builder::new()
+            .prefix("rds-iam-proxy-")
+            .permissions(std::fs::Permissions::from_mode(0o700))
+            .tempdir_in(parent)?;
         let socket = dir.path().join("proxy.sock");
         let listener = std::os::unix::net::UnixListener::bind(&socket)?;
+        std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600))?;
         listener.set_nonblocking(true)?;
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         let (shutdown, stopped) = oneshot::channel();

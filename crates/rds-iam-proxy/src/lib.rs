@@ -12,8 +12,9 @@
 //!   the installed client).
 //! - The client sees the database's own greeting (server version, connection id — so `KILL QUERY` from a second
 //!   connection works —, character set and capabilities, without TLS and compression). Refusals reach it as
-//!   MySQL ERR packets: 1045 / 28000 for a refused token (with the usual causes), 1105 otherwise, and never
-//!   contain the token. `COM_CHANGE_USER` is refused (the session is unchanged).
+//!   MySQL ERR packets: 1045 / 28000 for a refused token (the database's message on the first line, then the
+//!   usual causes: [`rejected_message`]), the database's own code for its other refusals, 1105 for the proxy's,
+//!   and never contain the token. `COM_CHANGE_USER` is refused (the session is unchanged).
 //!
 //! # Crate features
 //! None.
@@ -26,3 +27,4 @@ mod session;
 
 pub use config::{Login, ProxyConfig};
 pub use embedded::EmbeddedProxy;
+pub use session::rejected_message;

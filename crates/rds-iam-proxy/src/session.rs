@@ -401,11 +401,14 @@ async fn iam_login(
                 let (code, state, message) =
                     parse_err(&reply.payload).unwrap_or((1105, "HY000".into(), "login refused".into()));
                 let err = connector.classify_server_error(user, code, &state, &message);
-                let mut refusal = Refusal::from_connect(&err);
-                if !err.is_token_rejected() {
-                    refusal.code = code;
-                    refusal.state = state.as_bytes().try_into().unwrap_or(*b"HY000");
-                }
+                let refusal = match &err {
+                    ConnectError::TokenRejected { causes, .. } => Refusal::denied(rejected_message(&message, causes)),
+                    _ => Refusal {
+                        code,
+                        state: state.as_bytes().try_into().unwrap_or(*b"HY000"),
+                        message,
+                    },
+                };
                 return Err(Ended::Refused(refusal));
             }
             Some(0xFE) if !token_sent && switch_plugin(&reply.payload) == CLEAR_PASSWORD => {
@@ -432,6 +435,17 @@ async fn iam_login(
             }
         }
     }
+}
+
+/// The ERR message for a refused token: the database's own message on the first line (what clients show after
+/// `ERROR 1045 (28000):`), then the usual causes, one per line starting with `  - `.
+pub fn rejected_message(db_message: &str, causes: &[String]) -> String {
+    let mut out = format!("{db_message}\nrds-iam proxy: the database refused the IAM token; usual causes:");
+    for cause in causes {
+        out.push_str("\n  - ");
+        out.push_str(cause);
+    }
+    out
 }
 
 /// The plugin name of an auth switch request (`0xFE`, NUL-terminated name, data).

@@ -8,7 +8,7 @@ use anyhow::{Context as _, bail};
 use clap::{Args, ValueEnum};
 use mysql::prelude::Queryable;
 use rds_iam_credentials::{DefaultChain, ProvideCredentials};
-use rds_iam_mysql::{IamConnector, Target, TlsCheck};
+use rds_iam_mysql::{ConnectError, IamConnector, Target, TlsCheck};
 use rds_iam_proxy::{EmbeddedProxy, ProxyConfig};
 use rds_iam_token::{Endpoint, EndpointKind, RegionChoice, choose_region};
 use serde_json::{Map, Value as Json};
@@ -184,26 +184,7 @@ pub(crate) fn run(args: ConnectArgs, ctx: &Context) -> anyhow::Result<()> {
         }
     };
     let connector = args.target.connector(ctx)?;
-    // With the name waived, the driver's own TLS would also trust Mozilla's public roots: the login then goes
-    // through an embedded proxy whose TLS trusts the bundle alone (the proxy lives as long as the connection).
-    let (mut conn, _proxy) = if connector.tls_check() == TlsCheck::DangerSkipHostname {
-        let user = connector.target().user().to_owned();
-        let database = connector.target().database().map(str::to_owned);
-        let proxy = EmbeddedProxy::start(
-            ProxyConfig::iam(connector)?.allow_users([user.as_str()]),
-            &ctx.temp_dir(),
-        )
-        .context("starting the local proxy")?;
-        let opts = mysql::OptsBuilder::new()
-            .socket(Some(proxy.socket_path().to_string_lossy().into_owned()))
-            .prefer_socket(true)
-            .user(Some(user))
-            .db_name(database);
-        let conn = mysql::Conn::new(opts).map_err(|e| anyhow::anyhow!("{e}"))?;
-        (conn, Some(proxy))
-    } else {
-        (connector.connect()?.into_inner(), None)
-    };
+    let mut conn = login(connector, ctx)?;
     let mut result = conn.query_iter(sql.as_str()).context("running the SQL")?;
     let mut sets = Vec::new();
     while let Some(set) = result.iter() {
@@ -228,6 +209,78 @@ pub(crate) fn run(args: ConnectArgs, ctx: &Context) -> anyhow::Result<()> {
     }
     crate::commands::print_out(&render(&sets, args.output))?;
     Ok(())
+}
+
+/// A logged-in connection for `connect` and `doctor`; the embedded proxy, when one is used, lives as long as it.
+pub(crate) struct Login {
+    conn: mysql::Conn,
+    _proxy: Option<EmbeddedProxy>,
+}
+
+impl std::ops::Deref for Login {
+    type Target = mysql::Conn;
+
+    fn deref(&self) -> &mysql::Conn {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for Login {
+    fn deref_mut(&mut self) -> &mut mysql::Conn {
+        &mut self.conn
+    }
+}
+
+/// Logs in with the connector. With the name waived, the driver's own TLS would also trust Mozilla's public roots
+/// (mysql 28 cannot leave them out), so such a login goes through an embedded proxy on a private socket, whose TLS
+/// trusts the CA bundle alone; the driver then talks to the proxy, and never holds the token.
+pub(crate) fn login(connector: IamConnector, ctx: &Context) -> Result<Login, ConnectError> {
+    if connector.tls_check() != TlsCheck::DangerSkipHostname {
+        return Ok(Login {
+            conn: connector.connect()?.into_inner(),
+            _proxy: None,
+        });
+    }
+    tracing::warn!(
+        host = connector.target().host(),
+        "TLS: the server certificate's name is not checked (its chain is, against the CA bundle alone)"
+    );
+    let user = connector.target().user().to_owned();
+    let database = connector.target().database().map(str::to_owned);
+    let config = ProxyConfig::iam(connector)?.allow_users([user.as_str()]);
+    let dir = ctx.temp_dir();
+    let proxy = EmbeddedProxy::start(config, &dir)
+        .map_err(|e| ConnectError::Target(format!("cannot start the local proxy in {}: {e}", dir.display())))?;
+    let opts = mysql::OptsBuilder::new()
+        .socket(Some(proxy.socket_path().to_string_lossy().into_owned()))
+        .prefer_socket(true)
+        .user(Some(user))
+        .db_name(database);
+    let conn = mysql::Conn::new(opts).map_err(from_proxy)?;
+    Ok(Login {
+        conn,
+        _proxy: Some(proxy),
+    })
+}
+
+/// The proxy's refusals as [`ConnectError`]s: a refused token is 1045 with the database's message on the first
+/// line and the causes after it ([`rds_iam_proxy::rejected_message`]).
+fn from_proxy(err: mysql::Error) -> ConnectError {
+    match err {
+        mysql::Error::MySqlError(e) if e.code == 1045 => {
+            let mut lines = e.message.lines();
+            let first = lines.next().unwrap_or_default();
+            ConnectError::TokenRejected {
+                server_message: format!("ERROR {} ({}): {first}", e.code, e.state),
+                causes: lines
+                    .filter_map(|l| l.strip_prefix("  - "))
+                    .map(str::to_owned)
+                    .collect(),
+            }
+        }
+        mysql::Error::MySqlError(e) => ConnectError::Mysql(format!("ERROR {} ({}): {}", e.code, e.state, e.message)),
+        other => ConnectError::Mysql(other.to_string()),
+    }
 }
 
 /// One value as the output formats need it.

@@ -193,7 +193,7 @@ pub(crate) fn run(args: DoctorArgs, ctx: &Context) -> anyhow::Result<std::proces
         );
     }
     checks.push(check_policy(&args, &mut f));
-    let (login, rejected) = check_login(&args, chain, signing_host.as_deref().ok(), &f);
+    let (login, rejected) = check_login(&args, ctx, chain, signing_host.as_deref().ok(), &f);
     checks.push(login);
     let causes = if rejected { rank_causes(&args, &f) } else { Vec::new() };
 
@@ -783,6 +783,7 @@ fn check_policy(args: &DoctorArgs, f: &mut Findings) -> Check {
 /// The login, and whether the server refused the token.
 fn check_login(
     args: &DoctorArgs,
+    ctx: &Context,
     chain: Arc<dyn ProvideCredentials>,
     signing_host: Option<&str>,
     f: &Findings,
@@ -827,7 +828,7 @@ fn check_login(
         .target
         .connector_with(chain, host, &choice.region, bundle.clone())
         .map_err(|e| ConnectError::Target(format!("{e:#}")))
-        .and_then(|connector| connector.connect());
+        .and_then(|connector| crate::commands::connect::login(connector, ctx));
     let mut conn = match connected {
         Ok(conn) => conn,
         Err(e) => {

@@ -1,0 +1,248 @@
+//! The proxy between the `mysql` crate (a real client, over the proxy's Unix socket) and the in-process RDS-like
+//! server (rds-iam-testkit): IAM logins, relayed logins, and every refusal, as the client sees them.
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed; the panic says where
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use mysql::prelude::Queryable;
+use mysql::{Conn, OptsBuilder};
+use rds_iam_credentials::{Clock, Credentials, CredentialsError, ProvideCredentials};
+use rds_iam_mysql::{IamConnector, Target, TlsCheck};
+use rds_iam_proxy::{EmbeddedProxy, ProxyConfig};
+use rds_iam_testkit::{Outcome, RdsLikeOptions, RdsLikeServer, TestPki};
+
+const KEY: &str = "AKIAIOSFODNN7EXAMPLE";
+const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+
+#[derive(Debug)]
+struct Static;
+
+impl ProvideCredentials for Static {
+    fn provide(&self) -> Result<Credentials, CredentialsError> {
+        Ok(Credentials::new(KEY, SECRET))
+    }
+}
+
+struct Bed {
+    server: RdsLikeServer,
+    ca: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+fn bed_with(pki: &TestPki, options: impl FnOnce(RdsLikeOptions) -> RdsLikeOptions) -> Bed {
+    let dir = tempfile::tempdir().unwrap();
+    let files = pki.write_to(dir.path()).unwrap();
+    Bed {
+        server: RdsLikeServer::start(options(RdsLikeOptions::from_pki(pki))),
+        ca: files.ca,
+        dir,
+    }
+}
+
+fn bed(options: impl FnOnce(RdsLikeOptions) -> RdsLikeOptions) -> Bed {
+    bed_with(&TestPki::generate(&["localhost"]), options)
+}
+
+fn now() -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000)
+}
+
+fn connector(bed: &Bed, host: &str) -> IamConnector {
+    let target = Target::new("localhost", bed.server.port(), "iam_app")
+        .unwrap()
+        .with_signing_host(host)
+        .unwrap()
+        .with_region("us-east-1");
+    IamConnector::new(target, Static, &bed.ca).with_clock(Clock::manual(now()))
+}
+
+fn iam_proxy(bed: &Bed) -> EmbeddedProxy {
+    let config = ProxyConfig::iam(connector(bed, "localhost"))
+        .unwrap()
+        .allow_users(["iam_app"]);
+    EmbeddedProxy::start(config, bed.dir.path()).unwrap()
+}
+
+/// The client's side: the proxy's socket, a user, maybe a password, no TLS.
+fn client(proxy: &EmbeddedProxy, user: &str, password: Option<&str>) -> Result<Conn, mysql::Error> {
+    let opts = OptsBuilder::new()
+        .socket(Some(proxy.socket_path().to_string_lossy().into_owned()))
+        .prefer_socket(true)
+        .user(Some(user))
+        .pass(password)
+        .enable_cleartext_plugin(true);
+    Conn::new(opts)
+}
+
+fn server_error(result: Result<Conn, mysql::Error>) -> mysql::MySqlError {
+    match result {
+        Ok(_) => panic!("the login should have been refused"),
+        Err(mysql::Error::MySqlError(e)) => e,
+        Err(other) => panic!("expected a server error, got {other}"),
+    }
+}
+
+#[test]
+fn an_iam_login_over_tls_then_the_session_is_relayed() {
+    let bed = bed(|o| o);
+    let proxy = iam_proxy(&bed);
+    // The client's own password is ignored: the token is the proxy's business.
+    let mut conn = client(&proxy, "iam_app", Some("whatever the client had")).unwrap();
+    let user: Option<String> = conn.query_first("SELECT CURRENT_USER()").unwrap();
+    assert_eq!(user.as_deref(), Some("iam_app@%"));
+    let tls: Option<(String, String)> = conn.query_first("SHOW STATUS LIKE 'Ssl_version'").unwrap();
+    assert_eq!(tls.unwrap().1, "TLSv1.3", "the proxy's side of the session is TLS");
+    // The client sees the database's own connection id (KILL QUERY from another session works).
+    assert_eq!(conn.connection_id(), bed.server.attempts().len() as u32);
+
+    let attempts = bed.server.attempts();
+    assert_eq!(attempts.len(), 1);
+    let attempt = &attempts[0];
+    assert!(attempt.tls && attempt.outcome == Outcome::Accepted, "{attempt:?}");
+    assert_eq!(
+        attempt.client_plugin, "caching_sha2_password",
+        "the DB's plugin, then the auth switch"
+    );
+    let token = rds_iam_token::decode(&attempt.password).unwrap();
+    assert_eq!((token.host.as_str(), token.user.as_str()), ("localhost", "iam_app"));
+
+    // A second client reuses the cached token; both sessions live side by side.
+    let mut second = client(&proxy, "iam_app", None).unwrap();
+    assert_eq!(second.query_first::<u8, _>("SELECT 1").unwrap(), Some(1));
+    assert_eq!(bed.server.attempts()[1].password, attempts[0].password);
+    assert_eq!(conn.query_first::<u8, _>("SELECT 1").unwrap(), Some(1));
+}
+
+#[test]
+fn change_user_is_refused_and_the_session_goes_on() {
+    let bed = bed(|o| o);
+    let proxy = iam_proxy(&bed);
+    let mut conn = client(&proxy, "iam_app", None).unwrap();
+    let err = conn.change_user(mysql::ChangeUserOpts::default().with_user(Some("root".into())));
+    let shown = format!("{:?}", err.err().unwrap());
+    assert!(shown.contains("COM_CHANGE_USER is not supported"), "{shown}");
+    assert_eq!(bed.server.attempts().len(), 1, "no second login reached the server");
+}
+
+#[test]
+fn a_user_not_allowed_is_refused_before_anything_is_signed_or_sent() {
+    let bed = bed(|o| o);
+    let proxy = iam_proxy(&bed);
+    let err = server_error(client(&proxy, "root", None));
+    assert_eq!((err.code, err.state.as_str()), (1045, "28000"));
+    assert!(
+        err.message.contains("'root' may not log in through this proxy"),
+        "{}",
+        err.message
+    );
+    assert!(bed.server.attempts().is_empty(), "{:?}", bed.server.attempts());
+}
+
+#[test]
+fn a_refused_token_is_1045_with_the_database_message_first_and_the_causes() {
+    let bed = bed(|o| o.validator(|_| false));
+    let proxy = iam_proxy(&bed);
+    let err = server_error(client(&proxy, "iam_app", None));
+    assert_eq!((err.code, err.state.as_str()), (1045, "28000"));
+    let mut lines = err.message.lines();
+    assert!(
+        lines.next().unwrap().starts_with("Access denied for user 'iam_app'"),
+        "{}",
+        err.message
+    );
+    assert!(err.message.contains("usual causes:\n  - "), "{}", err.message);
+    assert!(err.message.contains("AWSAuthenticationPlugin"), "{}", err.message);
+    assert!(
+        !err.message.contains("X-Amz-Signature"),
+        "never the token: {}",
+        err.message
+    );
+}
+
+#[test]
+fn no_token_goes_to_a_server_without_tls() {
+    let bed = bed(|o| o);
+    let plain = RdsLikeServer::start(RdsLikeOptions::without_tls().lax());
+    let target = Target::new("localhost", plain.port(), "iam_app")
+        .unwrap()
+        .with_region("us-east-1");
+    let connector = IamConnector::new(target, Static, &bed.ca).with_clock(Clock::manual(now()));
+    let proxy = EmbeddedProxy::start(ProxyConfig::iam(connector).unwrap(), bed.dir.path()).unwrap();
+    let err = server_error(client(&proxy, "iam_app", None));
+    assert!(
+        err.message.contains("does not offer TLS, so the token was not sent"),
+        "{}",
+        err.message
+    );
+    assert!(
+        plain.attempts().iter().all(|a| a.password.is_empty()),
+        "{:?}",
+        plain.attempts()
+    );
+}
+
+#[test]
+fn certificates_are_checked_against_the_bundle_alone_and_the_endpoint_name() {
+    // Another CA's certificate for the right name: refused, nothing sent.
+    let bed = bed(|o| o);
+    let stranger = bed_with(&TestPki::generate(&["localhost"]), |o| o);
+    let target = Target::new("localhost", stranger.server.port(), "iam_app")
+        .unwrap()
+        .with_region("us-east-1");
+    let to_stranger = IamConnector::new(target, Static, &bed.ca).with_clock(Clock::manual(now()));
+    let proxy = EmbeddedProxy::start(ProxyConfig::iam(to_stranger.clone()).unwrap(), bed.dir.path()).unwrap();
+    let err = server_error(client(&proxy, "iam_app", None));
+    assert!(err.message.contains("is not issued by a CA in"), "{}", err.message);
+    // Even with the name waived, the chain must lead to the bundle.
+    let waived = to_stranger.with_tls_check(TlsCheck::DangerSkipHostname);
+    let proxy = EmbeddedProxy::start(ProxyConfig::iam(waived).unwrap(), bed.dir.path()).unwrap();
+    let err = server_error(client(&proxy, "iam_app", None));
+    assert!(err.message.contains("is not issued by a CA in"), "{}", err.message);
+    assert!(stranger.server.attempts().iter().all(|a| a.password.is_empty()));
+
+    // The right CA, but a certificate for another name than the endpoint the token is signed for: refused,
+    // although the dial host (a tunnel's end) is not what is checked.
+    let proxy = EmbeddedProxy::start(
+        ProxyConfig::iam(connector(&bed, "mydb.c1a2b3c4d5e6.us-east-1.rds.amazonaws.com")).unwrap(),
+        bed.dir.path(),
+    )
+    .unwrap();
+    let err = server_error(client(&proxy, "iam_app", None));
+    assert!(
+        err.message.contains("not valid for mydb.c1a2b3c4d5e6"),
+        "{}",
+        err.message
+    );
+    assert!(bed.server.attempts().is_empty());
+}
+
+#[test]
+fn a_relayed_password_login_goes_inside_the_proxys_tls() {
+    let bed = bed(|o| o.validator(|attempt| attempt.password == "master-password"));
+    let config = ProxyConfig::relay("localhost", bed.server.port(), "localhost", &bed.ca, TlsCheck::Full).unwrap();
+    let proxy = EmbeddedProxy::start(config, bed.dir.path()).unwrap();
+    let mut conn = client(&proxy, "admin", Some("master-password")).unwrap();
+    assert_eq!(conn.query_first::<u8, _>("SELECT 1").unwrap(), Some(1));
+    let attempt = &bed.server.attempts()[0];
+    assert!(attempt.tls && attempt.outcome == Outcome::Accepted, "{attempt:?}");
+
+    let err = server_error(client(&proxy, "admin", Some("wrong")));
+    assert_eq!(err.code, 1045, "the database's own refusal reaches the client");
+}
+
+#[test]
+fn dropping_the_proxy_removes_its_folder() {
+    let bed = bed(|o| o);
+    let proxy = iam_proxy(&bed);
+    let folder = proxy.socket_path().parent().unwrap().to_owned();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&folder).unwrap().permissions().mode() & 0o777, 0o700);
+        let socket = std::fs::metadata(proxy.socket_path()).unwrap();
+        assert_eq!(socket.permissions().mode() & 0o777, 0o600);
+    }
+    let _conn = client(&proxy, "iam_app", None).unwrap();
+    drop(proxy);
+    assert!(!folder.exists());
+}
