@@ -245,7 +245,7 @@ fn cases(bed: &Bed) -> Vec<Case> {
     cases.push(client(Case::new(WebIdentity, &connect("mysql"))).fails("Access denied"));
     // The name waiver (once the client fell back to plain text), and connection/TLS overrides after `--`.
     let waived = format!("{} --danger-skip-hostname-check", connect("mysql"));
-    cases.push(client(Case::new(Sso, &waived)).expect("iam_app@%"));
+    cases.push(client(Case::new(Imds, &waived)).expect("iam_app@%"));
     cases.push(
         client(Case::new(Process, &waived))
             .arg("--skip-ssl")

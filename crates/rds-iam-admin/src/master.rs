@@ -136,12 +136,14 @@ impl MasterLogin {
             user = self.user,
             "master login through the local proxy (TLS checked against the bundle alone and the endpoint's name)"
         );
-        let conn = Conn::new(opts).map_err(|e| {
-            Error::Sql(format!(
-                "the server behind {}:{} is not {endpoint}, or not one the CA bundle trusts, or refused the login \
-                 (the password goes only inside TLS checked against {endpoint}): {e}",
-                self.host, self.port
-            ))
+        let conn = Conn::new(opts).map_err(|e| match &e {
+            // The proxy's own refusals come before the password went anywhere.
+            mysql::Error::MySqlError(err) if err.message.starts_with("rds-iam proxy:") => Error::Sql(format!(
+                "the server behind {}:{} is not {endpoint}, or not one the CA bundle trusts; the password was not \
+                 sent: {}",
+                self.host, self.port, err.message
+            )),
+            _ => self.login_failed(&e),
         })?;
         Ok((conn, Some(proxy)))
     }
