@@ -14,6 +14,7 @@
 
 use std::io;
 use std::sync::Arc;
+use std::time::Duration;
 
 use mysql_common::constants::{CapabilityFlags, MariadbCapabilities};
 use mysql_common::io::ParseBuf;
@@ -27,7 +28,7 @@ use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
 use crate::config::{Login, ProxyConfig};
-use crate::packet::{LOGIN_PACKET_LIMIT, err_payload, parse_err, read_packet, write_packet};
+use crate::packet::{LOGIN_PACKET_LIMIT, Packet, err_payload, parse_err, read_packet, write_packet};
 
 /// The client-visible plugin of an IAM login: every client has it, and whatever it answers is ignored.
 const NATIVE_PASSWORD: &[u8] = b"mysql_native_password";
@@ -140,7 +141,8 @@ where
     };
     write_packet(&mut client, 0, &client_greeting(&greeting, &config.login)).await?;
 
-    let response = read_packet(&mut client, LOGIN_PACKET_LIMIT).await?;
+    let wait = config.connect_timeout;
+    let response = read_login(&mut client, wait).await?;
     let client_caps = capabilities_of(&response.payload);
     if client_caps.contains(CapabilityFlags::CLIENT_SSL) {
         let refusal = Refusal::other(
@@ -191,18 +193,16 @@ where
 
     let outcome = match &config.login {
         Login::Iam(connector) => {
-            let login = iam_login(
-                connector,
-                &mut db,
-                &greeting,
-                &parsed,
-                &response.payload,
-                &user,
+            let hello = ClientHello {
+                greeting: &greeting,
+                response: &parsed,
+                raw: &response.payload,
+                user: &user,
                 capabilities,
-            );
-            login.await
+            };
+            iam_login(connector, &mut db, &hello, wait).await
         }
-        Login::Relay => relay_login(&mut client, &mut db, &response.payload, capabilities).await,
+        Login::Relay => relay_login(&mut client, &mut db, &response.payload, capabilities, wait).await,
     };
     match outcome {
         Ok(Some(ok)) => write_packet(&mut client, 2, &ok).await?,
@@ -348,16 +348,31 @@ fn backend_capabilities(db: &HandshakePacket<'_>, client: CapabilityFlags, with_
     capabilities
 }
 
+/// What the login on a client's behalf starts from: the database's greeting, the client's answer (parsed and raw),
+/// its user, and the capabilities sent in the `SSLRequest`.
+#[derive(Clone, Copy)]
+struct ClientHello<'a> {
+    greeting: &'a HandshakePacket<'static>,
+    response: &'a HandshakeResponse<'a>,
+    raw: &'a [u8],
+    user: &'a str,
+    capabilities: CapabilityFlags,
+}
+
 /// An IAM login on the client's behalf. Returns the database's OK payload for the client.
 async fn iam_login(
     connector: &IamConnector,
     db: &mut TlsStream<TcpStream>,
-    greeting: &HandshakePacket<'static>,
-    client: &HandshakeResponse<'_>,
-    client_raw: &[u8],
-    user: &str,
-    capabilities: CapabilityFlags,
+    hello: &ClientHello<'_>,
+    wait: Duration,
 ) -> Result<Option<Vec<u8>>, Ended> {
+    let ClientHello {
+        greeting,
+        response: client,
+        raw: client_raw,
+        user,
+        capabilities,
+    } = *hello;
     let signer = connector.clone();
     let for_user = user.to_owned();
     let token = tokio::task::spawn_blocking(move || signer.token_for_user(&for_user))
@@ -394,7 +409,7 @@ async fn iam_login(
 
     let mut token_sent = false;
     loop {
-        let reply = read_packet(db, LOGIN_PACKET_LIMIT).await?;
+        let reply = read_login(db, wait).await?;
         match reply.kind() {
             Some(0x00) => return Ok(Some(reply.payload)),
             Some(0xFF) => {
@@ -448,6 +463,18 @@ pub fn rejected_message(db_message: &str, causes: &[String]) -> String {
     out
 }
 
+/// One login packet, within `wait`: neither a silent client nor a silent database holds a session (and a database
+/// connection) open during the login.
+async fn read_login<R: AsyncRead + Unpin>(reader: &mut R, wait: Duration) -> io::Result<Packet> {
+    match tokio::time::timeout(wait, read_packet(reader, LOGIN_PACKET_LIMIT)).await {
+        Ok(read) => read,
+        Err(_) => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("no answer within {wait:?} during the login"),
+        )),
+    }
+}
+
 /// The plugin name of an auth switch request (`0xFE`, NUL-terminated name, data).
 fn switch_plugin(payload: &[u8]) -> &[u8] {
     let rest = payload.get(1..).unwrap_or_default();
@@ -461,6 +488,7 @@ async fn relay_login<C>(
     db: &mut TlsStream<TcpStream>,
     client_raw: &[u8],
     capabilities: CapabilityFlags,
+    wait: Duration,
 ) -> Result<Option<Vec<u8>>, Ended>
 where
     C: AsyncRead + AsyncWrite + Unpin,
@@ -471,7 +499,7 @@ where
     }
     write_packet(db, 2, &response).await?;
     loop {
-        let reply = read_packet(db, LOGIN_PACKET_LIMIT).await?;
+        let reply = read_login(db, wait).await?;
         write_packet(client, reply.seq.wrapping_sub(1), &reply.payload).await?;
         match reply.kind() {
             Some(0x00) => return Ok(None),
@@ -484,7 +512,7 @@ where
             // caching_sha2_password's "fast auth success": the OK follows without an answer.
             Some(0x01) if reply.payload == [0x01, 0x03] => {}
             _ => {
-                let answer = read_packet(client, LOGIN_PACKET_LIMIT).await?;
+                let answer = read_login(client, wait).await?;
                 write_packet(db, answer.seq.wrapping_add(1), &answer.payload).await?;
             }
         }

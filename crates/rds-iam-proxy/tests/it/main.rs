@@ -246,3 +246,19 @@ fn dropping_the_proxy_removes_its_folder() {
     drop(proxy);
     assert!(!folder.exists());
 }
+
+#[test]
+fn a_silent_client_is_dropped_after_the_login_timeout() {
+    let bed = bed(|o| o);
+    let config = ProxyConfig::iam(connector(&bed, "localhost"))
+        .unwrap()
+        .with_connect_timeout(Duration::from_millis(300));
+    let proxy = EmbeddedProxy::start(config, bed.dir.path()).unwrap();
+    let mut stream = std::os::unix::net::UnixStream::connect(proxy.socket_path()).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    // The greeting arrives; the client never answers; the proxy closes (the read ends) instead of waiting forever.
+    let mut seen = Vec::new();
+    std::io::Read::read_to_end(&mut stream, &mut seen).unwrap();
+    assert!(seen.len() > 4, "the greeting came first");
+    assert!(bed.server.attempts().iter().all(|a| a.password.is_empty()));
+}
