@@ -5,6 +5,7 @@
 //! `cargo xtask dist` can render the man pages from [`cli_command`]; it is not an API.
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a command-line program prints
 
+mod advice;
 mod commands;
 mod context;
 

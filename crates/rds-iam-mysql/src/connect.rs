@@ -51,8 +51,8 @@ pub enum TlsCheck {
 /// let target = Target::new("mydb.c1a2b3c4d5e6.eu-west-1.rds.amazonaws.com", 3306, "app")?;
 /// let connector = IamConnector::new(target, DefaultChain::cached(ProviderConfig::real()), "/etc/rds/global-bundle.pem");
 /// let mut conn = connector.connect()?;
-/// let one: Option<u8> = conn.query_first("SELECT 1").map_err(|e| rds_iam_mysql::ConnectError::Mysql(e.to_string()))?;
-/// # Ok::<(), rds_iam_mysql::ConnectError>(())
+/// let one: Option<u8> = conn.query_first("SELECT 1")?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone)]
 pub struct IamConnector {
@@ -195,31 +195,28 @@ impl IamConnector {
     /// Classifies an I/O error of a connection that other code opened and secured itself (the `rds-iam-proxy`
     /// crate): a rustls verdict inside becomes [`ConnectError::UntrustedCertificate`],
     /// [`ConnectError::HostnameMismatch`] (for the signing host, the name such code checks) and so on.
-    pub fn classify_io_error(&self, err: &std::io::Error) -> ConnectError {
+    pub fn classify_io_error(&self, err: std::io::Error) -> ConnectError {
         let mut ctx = self.context();
         ctx.dial_host = self.target.signing_host().to_owned();
         crate::error::io(err, &ctx)
     }
 
     fn missing_bundle(&self) -> ConnectError {
-        ConnectError::Target(format!(
-            "the CA bundle {} does not exist: download the RDS bundle with `rds-iam ca fetch` or pass --ca-bundle",
-            self.ca_bundle.display()
-        ))
+        ConnectError::CaBundle {
+            path: self.ca_bundle.clone(),
+            problem: crate::BundleProblem::Missing,
+            source: None,
+        }
     }
 
     /// `mysql::Opts` for one login with `token`. TLS is always on. The password inside is the token: `Opts`'s
     /// `Debug` prints it, so never log these options.
     pub fn opts_with_token(&self, token: &AuthToken) -> Result<Opts, ConnectError> {
         if self.target.dials_another_name() && self.tls_check == TlsCheck::Full {
-            return Err(ConnectError::Target(format!(
-                "the TLS name check would compare {} with the certificate of {}, which cannot match; the MySQL \
-                 driver checks the dialed name only, so either connect to {} directly, or verify the chain only \
-                 (TlsCheck::DangerSkipHostname, --danger-skip-hostname-check) over a tunnel you control",
-                self.target.host(),
-                self.target.signing_host(),
-                self.target.signing_host()
-            )));
+            return Err(ConnectError::NameCannotMatch {
+                dial_host: self.target.host().to_owned(),
+                signing_host: self.target.signing_host().to_owned(),
+            });
         }
         if !self.ca_bundle.is_file() {
             return Err(self.missing_bundle());
@@ -278,14 +275,7 @@ impl IamConnector {
         );
         Conn::new(opts).map(IamConn::new).map_err(|e| {
             let err = classify(e, &self.context());
-            if matches!(
-                err,
-                ConnectError::Unreachable { .. }
-                    | ConnectError::UntrustedCertificate { .. }
-                    | ConnectError::CertificateTime { .. }
-                    | ConnectError::Tls(_)
-                    | ConnectError::ServerWithoutTls
-            ) {
+            if err.is_network_or_tls() {
                 // Something changed behind the tunnel (restarted, pointed elsewhere): check it again next time.
                 self.chain_checked.store(false, Ordering::Release);
             }
@@ -328,7 +318,7 @@ impl IamConnector {
             signing_port: self.target.signing_port(),
             region: self.target.region().unwrap_or("?").to_owned(),
             dial_host: self.target.host().to_owned(),
-            bundle: self.ca_bundle.display().to_string(),
+            bundle: self.ca_bundle.clone(),
         }
     }
 }

@@ -12,7 +12,7 @@ mod target;
 
 pub use conn::IamConn;
 pub use connect::{IamConnector, TlsCheck};
-pub use error::ConnectError;
+pub use error::{BundleProblem, Cause, ConnectError, ErrorSource, ServerMessage};
 pub use limiter::ConnectRateLimiter;
 pub use mysql::{Conn, Opts};
 pub use pool::IamConnectionManager;

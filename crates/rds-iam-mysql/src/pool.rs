@@ -61,7 +61,7 @@ impl r2d2::ManageConnection for IamConnectionManager {
 
     fn is_valid(&self, conn: &mut IamConn) -> Result<(), ConnectError> {
         conn.query_drop("SELECT 1")
-            .map_err(|e| ConnectError::Mysql(e.to_string()))
+            .map_err(|e| ConnectError::Driver(std::sync::Arc::new(e)))
     }
 
     fn has_broken(&self, _conn: &mut IamConn) -> bool {

@@ -22,8 +22,8 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, ClientConfig, ClientConnection, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
-use crate::error::{Context, tls};
-use crate::{ConnectError, TlsCheck};
+use crate::error::{Context, ErrorSource, message_source, tls};
+use crate::{BundleProblem, ConnectError, TlsCheck};
 
 /// What the server showed before any login.
 #[derive(Debug)]
@@ -57,13 +57,13 @@ pub fn probe_tls_host(
     skip_name: bool,
     timeout: Duration,
 ) -> Result<(SocketAddr, TlsProbe), ConnectError> {
-    let unreachable = |detail: String| ConnectError::Unreachable {
+    let unreachable = |source: ErrorSource| ConnectError::Unreachable {
         host: host.to_owned(),
         port,
-        detail,
+        source,
     };
-    let mut last = unreachable("the name has no address".to_owned());
-    for addr in (host, port).to_socket_addrs().map_err(|e| unreachable(e.to_string()))? {
+    let mut last = unreachable(message_source("the name has no address".to_owned()));
+    for addr in (host, port).to_socket_addrs().map_err(|e| unreachable(Arc::new(e)))? {
         match probe_tls(addr, server_name, ca_bundle, skip_name, timeout) {
             Err(e @ ConnectError::Unreachable { .. }) => last = e,
             other => return other.map(|probe| (addr, probe)),
@@ -92,28 +92,28 @@ pub fn probe_tls(
         signing_port: addr.port(),
         region: String::new(),
         dial_host: server_name.to_owned(),
-        bundle: ca_bundle.display().to_string(),
+        bundle: ca_bundle.to_owned(),
     };
     let verifier = Arc::new(Recorder::new(ca_bundle, skip_name)?);
-    let name = ServerName::try_from(server_name.to_owned())
-        .map_err(|e| ConnectError::Target(format!("{server_name} is not a valid TLS server name: {e}")))?;
-    let unreachable = |detail: String| ConnectError::Unreachable {
+    let name = ServerName::try_from(server_name.to_owned()).map_err(|_| ConnectError::InvalidServerName {
+        name: server_name.to_owned(),
+    })?;
+    let unreachable = |e: std::io::Error| ConnectError::Unreachable {
         host: addr.ip().to_string(),
         port: addr.port(),
-        detail,
+        source: Arc::new(e),
     };
-    let stream = TcpStream::connect_timeout(&addr, timeout).map_err(|e| unreachable(e.to_string()))?;
+    let stream = TcpStream::connect_timeout(&addr, timeout).map_err(unreachable)?;
     stream
         .set_read_timeout(Some(timeout))
         .and_then(|()| stream.set_write_timeout(Some(timeout)))
-        .map_err(|e| unreachable(e.to_string()))?;
+        .map_err(unreachable)?;
 
     let mut framed = MySyncFramed::new(&stream);
     let mut packet = Vec::new();
-    let not_mysql = |detail: String| {
-        ConnectError::Mysql(format!(
-            "{addr} did not greet like a MySQL server ({detail}); is this the right port?"
-        ))
+    let not_mysql = |detail: String| ConnectError::NotMysql {
+        address: addr.to_string(),
+        source: message_source(detail),
     };
     match framed.next_packet(&mut packet) {
         Ok(true) => {}
@@ -134,14 +134,15 @@ pub fn probe_tls(
     SslRequest::new(capabilities, 16 * 1024 * 1024, 45).serialize(&mut request);
     framed
         .write(&mut &request[..])
-        .map_err(|e| ConnectError::Mysql(format!("sending the TLS request to {addr}: {e}")))?;
+        .map_err(|e| ConnectError::Tls { source: Arc::new(e) })?;
     drop(framed);
 
     let config = ClientConfig::builder()
         .dangerous()
         .with_custom_certificate_verifier(verifier.clone())
         .with_no_client_auth();
-    let mut conn = ClientConnection::new(Arc::new(config), name).map_err(|e| ConnectError::Tls(e.to_string()))?;
+    let mut conn =
+        ClientConnection::new(Arc::new(config), name).map_err(|e| ConnectError::Tls { source: Arc::new(e) })?;
     let mut socket = &stream;
     let mut handshake = || -> Result<(), std::io::Error> {
         while conn.is_handshaking() {
@@ -157,10 +158,13 @@ pub fn probe_tls(
             Ok(())
         }
         Err(e) => {
-            let rustls_error = e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>());
+            let rustls_error = e
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+                .cloned();
             match rustls_error {
-                Some(err) => Err(tls(&err.to_string(), Some(err), &ctx)),
-                None => Err(ConnectError::Tls(format!("the TLS handshake with {addr} failed: {e}"))),
+                Some(err) => Err(tls(Arc::new(err.clone()), Some(&err), &ctx)),
+                None => Err(ConnectError::Tls { source: Arc::new(e) }),
             }
         }
     };
@@ -186,11 +190,7 @@ pub fn tls_client_config(ca_bundle: &Path, check: TlsCheck) -> Result<Arc<Client
         TlsCheck::Full => false,
         TlsCheck::DangerSkipHostname => true,
         TlsCheck::DangerAcceptAnyCertificate => {
-            return Err(ConnectError::Target(
-                "a login that does its own TLS always verifies the certificate chain against the CA bundle; \
-                 accepting any certificate is not supported there"
-                    .to_owned(),
-            ));
+            return Err(ConnectError::UnsupportedTlsCheck { check });
         }
     };
     let verifier = Arc::new(Recorder::new(ca_bundle, skip_name)?);
@@ -226,21 +226,29 @@ impl fmt::Debug for Recorder {
 
 impl Recorder {
     fn new(ca_bundle: &Path, skip_name: bool) -> Result<Recorder, ConnectError> {
-        let unreadable = |detail: String| {
-            ConnectError::Target(format!("cannot use the CA bundle {}: {detail}", ca_bundle.display()))
+        let bundle = |problem: BundleProblem, source: Option<ErrorSource>| ConnectError::CaBundle {
+            path: ca_bundle.to_owned(),
+            problem,
+            source,
         };
+        let unreadable = |e: ErrorSource| bundle(BundleProblem::Unreadable, Some(e));
         let mut roots = RootCertStore::empty();
-        for cert in CertificateDer::pem_file_iter(ca_bundle).map_err(|e| unreadable(e.to_string()))? {
-            roots
-                .add(cert.map_err(|e| unreadable(e.to_string()))?)
-                .map_err(|e| unreadable(e.to_string()))?;
+        let certs = CertificateDer::pem_file_iter(ca_bundle).map_err(|e| match e {
+            rustls::pki_types::pem::Error::Io(io) if io.kind() == std::io::ErrorKind::NotFound => {
+                bundle(BundleProblem::Missing, Some(Arc::new(io)))
+            }
+            other => unreadable(message_source(format!("{other:?}"))),
+        })?;
+        for cert in certs {
+            let cert = cert.map_err(|e| unreadable(message_source(format!("{e:?}"))))?;
+            roots.add(cert).map_err(|e| unreadable(Arc::new(e)))?;
         }
         if roots.is_empty() {
-            return Err(unreadable("it holds no certificate".into()));
+            return Err(bundle(BundleProblem::NoCertificate, None));
         }
         let inner = WebPkiServerVerifier::builder(Arc::new(roots))
             .build()
-            .map_err(|e| unreadable(e.to_string()))?;
+            .map_err(|e| unreadable(Arc::new(e)))?;
         Ok(Recorder {
             inner,
             skip_name,

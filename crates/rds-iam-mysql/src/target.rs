@@ -41,14 +41,14 @@ impl Target {
     /// is fine in a user name.
     pub fn new(host: impl Into<String>, port: u16, user: impl Into<String>) -> Result<Target, ConnectError> {
         let host = host.into();
-        validate_host(&host)?;
+        validate_host(&host).map_err(ConnectError::InvalidTarget)?;
         let user = user.into();
         if user.is_empty() {
-            return Err(rds_iam_token::Error::EmptyUser.into());
+            return Err(ConnectError::InvalidTarget(rds_iam_token::Error::EmptyUser));
         }
         reject_control_characters("DB user", &user)?;
         if port == 0 {
-            return Err(rds_iam_token::Error::InvalidPort.into());
+            return Err(ConnectError::InvalidTarget(rds_iam_token::Error::InvalidPort));
         }
         let hostname_region = Endpoint::parse(&host).region().map(str::to_owned);
         Ok(Target {
@@ -67,16 +67,18 @@ impl Target {
     /// host; a control character is reported for the `"signing host"`.
     pub fn with_signing_host(mut self, signing_host: impl Into<String>) -> Result<Target, ConnectError> {
         let signing_host = signing_host.into();
-        validate_host(&signing_host).map_err(|e| match e {
-            rds_iam_token::Error::ControlCharacter {
-                character, position, ..
-            } => rds_iam_token::Error::ControlCharacter {
-                field: "signing host",
-                character,
-                position,
-            },
-            other => other,
-        })?;
+        validate_host(&signing_host)
+            .map_err(|e| match e {
+                rds_iam_token::Error::ControlCharacter {
+                    character, position, ..
+                } => rds_iam_token::Error::ControlCharacter {
+                    field: "signing host",
+                    character,
+                    position,
+                },
+                other => other,
+            })
+            .map_err(ConnectError::InvalidTarget)?;
         self.hostname_region = Endpoint::parse(&signing_host).region().map(str::to_owned);
         self.signing_host = Some(signing_host);
         Ok(self)
@@ -86,7 +88,7 @@ impl Target {
     /// token must name the DB's own port (usually 3306).
     pub fn with_signing_port(mut self, signing_port: u16) -> Result<Target, ConnectError> {
         if signing_port == 0 {
-            return Err(rds_iam_token::Error::InvalidPort.into());
+            return Err(ConnectError::InvalidTarget(rds_iam_token::Error::InvalidPort));
         }
         self.signing_port = Some(signing_port);
         Ok(self)
@@ -147,17 +149,13 @@ impl Target {
 
     /// The region or an error that says how to give one.
     pub(crate) fn required_region(&self) -> Result<&str, ConnectError> {
-        self.region().ok_or_else(|| {
-            ConnectError::Target(format!(
-                "no region: {} is not an RDS endpoint name; give the region (Target::with_region, --region) or sign \
-                 for the RDS endpoint (with_signing_host, --signing-host)",
-                self.signing_host()
-            ))
+        self.region().ok_or_else(|| ConnectError::NoRegion {
+            signing_host: self.signing_host().to_owned(),
         })
     }
 
     /// Whether the TLS name check would compare the dial host against a certificate issued for another name.
-    pub(crate) fn dials_another_name(&self) -> bool {
+    pub fn dials_another_name(&self) -> bool {
         self.signing_host
             .as_deref()
             .is_some_and(|s| !s.eq_ignore_ascii_case(&self.host))
@@ -168,12 +166,11 @@ impl Target {
 /// name, and in a handshake packet or a log line it would be misread.
 fn reject_control_characters(field: &'static str, value: &str) -> Result<(), ConnectError> {
     match value.chars().enumerate().find(|(_, c)| c.is_control()) {
-        Some((position, character)) => Err(rds_iam_token::Error::ControlCharacter {
+        Some((position, character)) => Err(ConnectError::InvalidTarget(rds_iam_token::Error::ControlCharacter {
             field,
             character,
             position,
-        }
-        .into()),
+        })),
         None => Ok(()),
     }
 }
@@ -199,7 +196,7 @@ mod tests {
     /// The token-crate error the `ConnectError` carries (in `ConnectError::Token`, as for the other input errors).
     fn control(result: Result<Target, ConnectError>) -> (&'static str, char, usize) {
         match result {
-            Err(ConnectError::Token(rds_iam_token::Error::ControlCharacter {
+            Err(ConnectError::InvalidTarget(rds_iam_token::Error::ControlCharacter {
                 field,
                 character,
                 position,
@@ -236,7 +233,10 @@ mod tests {
                 ("signing host", character, at)
             );
         }
-        let message = good().with_database("orders\n").unwrap_err().to_string();
+        let err = good().with_database("orders\n").unwrap_err();
+        let message = std::error::Error::source(&err)
+            .map(ToString::to_string)
+            .unwrap_or_default();
         assert!(
             message.contains("the database contains the control character U+000A at position 6"),
             "{message}"

@@ -118,6 +118,5 @@ impl fmt::Debug for ProxyConfig {
 }
 
 fn server_name(name: &str) -> Result<ServerName<'static>, ConnectError> {
-    ServerName::try_from(name.to_owned())
-        .map_err(|e| ConnectError::Target(format!("{name} is not a valid TLS server name: {e}")))
+    ServerName::try_from(name.to_owned()).map_err(|_| ConnectError::InvalidServerName { name: name.to_owned() })
 }

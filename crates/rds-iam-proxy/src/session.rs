@@ -20,7 +20,7 @@ use mysql_common::constants::{CapabilityFlags, MariadbCapabilities};
 use mysql_common::io::ParseBuf;
 use mysql_common::packets::{AuthPlugin, HandshakePacket, HandshakeResponse, SslRequest};
 use mysql_common::proto::MySerialize;
-use rds_iam_mysql::{ConnectError, IamConnector};
+use rds_iam_mysql::{Cause, ConnectError, IamConnector};
 use rds_iam_token::Secret;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
@@ -71,13 +71,25 @@ impl Refusal {
     }
 
     fn from_connect(err: &ConnectError) -> Refusal {
-        let message = format!("rds-iam proxy: {err}");
+        let message = format!("rds-iam proxy: {}", with_sources(err));
         if err.is_token_rejected() {
             Refusal::denied(message)
         } else {
             Refusal::other(message)
         }
     }
+}
+
+/// An error and its sources, `: `-separated (the client sees one message, so the causes go in it).
+fn with_sources(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    out
 }
 
 /// Why a session ended early (for the log; the client already got its ERR where one could be sent).
@@ -233,7 +245,7 @@ where
 async fn dial(config: &ProxyConfig) -> Result<(TcpStream, HandshakePacket<'static>), Refusal> {
     let mut tcp = TcpStream::connect((config.host.as_str(), config.port))
         .await
-        .map_err(|e| unreachable(config, e.to_string()))?;
+        .map_err(|e| unreachable(config, e))?;
     let _ = tcp.set_nodelay(true);
     let not_mysql = |detail: String| {
         Refusal::other(format!(
@@ -263,11 +275,11 @@ async fn dial(config: &ProxyConfig) -> Result<(TcpStream, HandshakePacket<'stati
     Ok((tcp, greeting))
 }
 
-fn unreachable(config: &ProxyConfig, detail: String) -> Refusal {
+fn unreachable(config: &ProxyConfig, err: io::Error) -> Refusal {
     Refusal::from_connect(&ConnectError::Unreachable {
         host: config.host.clone(),
         port: config.port,
-        detail,
+        source: Arc::new(err),
     })
 }
 
@@ -286,14 +298,14 @@ async fn secure(
         .serialize(&mut request);
     write_packet(&mut tcp, 1, &request)
         .await
-        .map_err(|e| unreachable(config, e.to_string()))?;
+        .map_err(|e| unreachable(config, e))?;
     TlsConnector::from(config.tls.clone())
         .connect(config.server_name.clone(), tcp)
         .await
         .map_err(|e| {
             let err = match &config.login {
-                Login::Iam(connector) => connector.classify_io_error(&e),
-                Login::Relay => ConnectError::Tls(e.to_string()),
+                Login::Iam(connector) => connector.classify_io_error(e),
+                Login::Relay => ConnectError::Tls { source: Arc::new(e) },
             };
             Refusal::from_connect(&err)
         })
@@ -454,11 +466,11 @@ async fn iam_login(
 
 /// The ERR message for a refused token: the database's own message on the first line (what clients show after
 /// `ERROR 1045 (28000):`), then the usual causes, one per line starting with `  - `.
-pub fn rejected_message(db_message: &str, causes: &[String]) -> String {
+pub fn rejected_message(db_message: &str, causes: &[Cause]) -> String {
     let mut out = format!("{db_message}\nrds-iam proxy: the database refused the IAM token; usual causes:");
     for cause in causes {
         out.push_str("\n  - ");
-        out.push_str(cause);
+        out.push_str(&cause.to_string());
     }
     out
 }

@@ -184,7 +184,10 @@ pub(crate) fn run(args: ConnectArgs, ctx: &Context) -> anyhow::Result<()> {
         }
     };
     let connector = args.target.connector(ctx)?;
-    let mut conn = login(connector, ctx)?;
+    let mut conn = login(connector, ctx).map_err(|e| match e.downcast::<ConnectError>() {
+        Ok(err) => crate::advice::connect_error(err),
+        Err(other) => other,
+    })?;
     let mut result = conn.query_iter(sql.as_str()).context("running the SQL")?;
     let mut sets = Vec::new();
     while let Some(set) = result.iter() {
@@ -233,8 +236,9 @@ impl std::ops::DerefMut for Login {
 
 /// Logs in with the connector. With the name waived, the driver's own TLS would also trust Mozilla's public roots
 /// (mysql 28 cannot leave them out), so such a login goes through an embedded proxy on a private socket, whose TLS
-/// trusts the CA bundle alone; the driver then talks to the proxy, and never holds the token.
-pub(crate) fn login(connector: IamConnector, ctx: &Context) -> Result<Login, ConnectError> {
+/// trusts the CA bundle alone; the driver then talks to the proxy, and never holds the token. A refusal is a
+/// [`ConnectError`] (doctor ranks the causes of a refused token); any other failure an error with its context.
+pub(crate) fn login(connector: IamConnector, ctx: &Context) -> anyhow::Result<Login> {
     if connector.tls_check() != TlsCheck::DangerSkipHostname {
         return Ok(Login {
             conn: connector.connect()?.into_inner(),
@@ -247,16 +251,16 @@ pub(crate) fn login(connector: IamConnector, ctx: &Context) -> Result<Login, Con
     );
     let user = connector.target().user().to_owned();
     let database = connector.target().database().map(str::to_owned);
-    let config = ProxyConfig::iam(connector)?.allow_users([user.as_str()]);
+    let config = ProxyConfig::iam(connector.clone())?.allow_users([user.as_str()]);
     let dir = ctx.temp_dir();
-    let proxy = EmbeddedProxy::start(config, &dir)
-        .map_err(|e| ConnectError::Target(format!("cannot start the local proxy in {}: {e}", dir.display())))?;
+    let proxy =
+        EmbeddedProxy::start(config, &dir).with_context(|| format!("starting the local proxy in {}", dir.display()))?;
     let opts = mysql::OptsBuilder::new()
         .socket(Some(proxy.socket_path().to_string_lossy().into_owned()))
         .prefer_socket(true)
-        .user(Some(user))
+        .user(Some(user.as_str()))
         .db_name(database);
-    let conn = mysql::Conn::new(opts).map_err(from_proxy)?;
+    let conn = mysql::Conn::new(opts).map_err(|e| from_proxy(&connector, &user, e))?;
     Ok(Login {
         conn,
         _proxy: Some(proxy),
@@ -264,22 +268,14 @@ pub(crate) fn login(connector: IamConnector, ctx: &Context) -> Result<Login, Con
 }
 
 /// The proxy's refusals as [`ConnectError`]s: a refused token is 1045 with the database's message on the first
-/// line and the causes after it ([`rds_iam_proxy::rejected_message`]).
-fn from_proxy(err: mysql::Error) -> ConnectError {
+/// line ([`rds_iam_proxy::rejected_message`]), classified again here into typed causes.
+fn from_proxy(connector: &IamConnector, user: &str, err: mysql::Error) -> ConnectError {
     match err {
-        mysql::Error::MySqlError(e) if e.code == 1045 => {
-            let mut lines = e.message.lines();
-            let first = lines.next().unwrap_or_default();
-            ConnectError::TokenRejected {
-                server_message: format!("ERROR {} ({}): {first}", e.code, e.state),
-                causes: lines
-                    .filter_map(|l| l.strip_prefix("  - "))
-                    .map(str::to_owned)
-                    .collect(),
-            }
+        mysql::Error::MySqlError(e) => {
+            let first = e.message.lines().next().unwrap_or_default();
+            connector.classify_server_error(user, e.code, &e.state, first)
         }
-        mysql::Error::MySqlError(e) => ConnectError::Mysql(format!("ERROR {} ({}): {}", e.code, e.state, e.message)),
-        other => ConnectError::Mysql(other.to_string()),
+        other => ConnectError::Driver(std::sync::Arc::new(other)),
     }
 }
 

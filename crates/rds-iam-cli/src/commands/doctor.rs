@@ -516,7 +516,7 @@ fn check_tls(args: &DoctorArgs, ctx: &Context, signing_host: Option<&str>, f: &m
     let skip_name = args.target.danger_skip_hostname_check;
     let probe = match rds_iam_mysql::probe_tls(addr, host, &bundle, skip_name, NETWORK_TIMEOUT) {
         Ok(probe) => probe,
-        Err(e) => return Check::new(NAME, Status::Fail, e.to_string()),
+        Err(e) => return Check::new(NAME, Status::Fail, crate::advice::explain(&e)),
     };
     f.bundle = Some(bundle.clone());
     let mut check = match &probe.verdict {
@@ -555,9 +555,9 @@ fn check_tls(args: &DoctorArgs, ctx: &Context, signing_host: Option<&str>, f: &m
                  CA: leave out --ca-bundle (and RDS_IAM_CA_BUNDLE) to trust the built-in Amazon roots, or pass \
                  `--ca-bundle \"$(rds-iam ca path --proxy)\"`"
             };
-            Check::new(NAME, Status::Fail, e.to_string()).with(hint)
+            Check::new(NAME, Status::Fail, crate::advice::explain(e)).with(hint)
         }
-        Err(e) => Check::new(NAME, Status::Fail, e.to_string()),
+        Err(e) => Check::new(NAME, Status::Fail, crate::advice::explain(e)),
     };
     if probe.verdict.is_ok() && skip_name {
         f.tls_ok = true;
@@ -827,17 +827,16 @@ fn check_login(
     let connected = args
         .target
         .connector_with(chain, host, &choice.region, bundle.clone())
-        .map_err(|e| ConnectError::Target(format!("{e:#}")))
         .and_then(|connector| crate::commands::connect::login(connector, ctx));
     let mut conn = match connected {
         Ok(conn) => conn,
         Err(e) => {
-            let rejected = e.is_token_rejected();
-            let summary = match &e {
-                ConnectError::TokenRejected { server_message, .. } => {
-                    format!("the server refused the token: {server_message}")
+            let (summary, rejected) = match e.downcast_ref::<ConnectError>() {
+                Some(ConnectError::TokenRejected { server, .. }) => {
+                    (format!("the server refused the token: {server}"), true)
                 }
-                other => other.to_string(),
+                Some(other) => (crate::advice::explain(other), false),
+                None => (format!("{e:#}"), false),
             };
             return (Check::new(NAME, Status::Fail, summary), rejected);
         }

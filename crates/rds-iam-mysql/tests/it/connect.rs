@@ -126,7 +126,9 @@ fn tunnels_need_an_explicit_choice() {
     let connector = IamConnector::new(target, Temporary(start()), &bed.ca).with_clock(clock);
     let err = connector.connect().unwrap_err();
     assert!(
-        matches!(err, ConnectError::Target(_)) && err.to_string().contains("--danger-skip-hostname-check"),
+        matches!(&err, ConnectError::NameCannotMatch { dial_host, signing_host }
+            if dial_host == "127.0.0.1" && signing_host == "localhost")
+            && err.to_string().contains("TlsCheck::DangerSkipHostname"),
         "{err}"
     );
     let connector = connector.with_tls_check(rds_iam_mysql::TlsCheck::DangerSkipHostname);
