@@ -75,7 +75,9 @@ pub enum Error {
         received: Received,
     },
     /// The server answered 304 to a request that had no validators.
-    #[error("{url} answered 304 Not Modified, but there is no stored copy: run `rds-iam ca fetch --force`")]
+    #[error(
+        "{url} answered 304 Not Modified, but there is no stored copy: download it unconditionally (Refresh::Force)"
+    )]
     UnexpectedNotModified {
         /// The URL.
         url: String,

@@ -67,6 +67,28 @@ fn advice(err: &ConnectError) -> Option<String> {
     })
 }
 
+/// Advice for an error that reached `main`: the first library error in its chain that this program knows a flag
+/// or command for.
+pub(crate) fn for_error(err: &anyhow::Error) -> Option<String> {
+    err.chain().find_map(|cause| {
+        if let Some(token) = cause.downcast_ref::<rds_iam_token::Error>() {
+            return match token {
+                rds_iam_token::Error::HostHasPort { port, .. } => Some(format!("pass it as --port {port}")),
+                _ => None,
+            };
+        }
+        if let Some(rds_iam_ca::Error::UnexpectedNotModified { .. }) = cause.downcast_ref::<rds_iam_ca::Error>() {
+            return Some("run `rds-iam ca fetch --force`".to_owned());
+        }
+        if let Some(rds_iam_credentials::CredentialsError::NoneFound { .. }) =
+            cause.downcast_ref::<rds_iam_credentials::CredentialsError>()
+        {
+            return Some("or pass --profile".to_owned());
+        }
+        None
+    })
+}
+
 /// An error and its sources, `: `-separated (as anyhow's `{:#}` prints a chain).
 fn with_sources(err: &dyn std::error::Error) -> String {
     let mut out = err.to_string();

@@ -86,7 +86,10 @@ pub fn run() -> ExitCode {
         Command::Doctor(args) => commands::doctor::run(args, &ctx),
     };
     result.unwrap_or_else(|err| {
-        eprintln!("error: {err:#}");
+        match advice::for_error(&err) {
+            Some(advice) => eprintln!("error: {err:#}; {advice}"),
+            None => eprintln!("error: {err:#}"),
+        }
         ExitCode::FAILURE
     })
 }

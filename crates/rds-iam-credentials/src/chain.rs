@@ -1,8 +1,8 @@
 //! [`DefaultChain`]: the credential sources in the order the AWS SDKs use.
 
 use crate::{
-    CachingProvider, Credentials, CredentialsError, EcsProvider, Env, EnvironmentProvider, Fs, ImdsProvider,
-    ProfileProvider, ProvideCredentials, ProviderConfig, WebIdentityProvider,
+    CachingProvider, Credentials, CredentialsError, EcsProvider, EnvironmentProvider, ImdsProvider, ProfileProvider,
+    ProvideCredentials, ProviderConfig, WebIdentityProvider,
 };
 
 /// The AWS SDKs' order: environment variables, the selected profile (static keys, `credential_process`, SSO,
@@ -18,30 +18,24 @@ pub struct DefaultChain {
 }
 
 impl DefaultChain {
-    /// The chain over `env` and `fs`, with the profile from `AWS_PROFILE` or `default`.
-    pub fn new(env: Env, fs: Fs) -> Self {
-        Self::with_profile(env, fs, None)
-    }
-
-    /// The chain with an explicit profile (`--profile`), which also beats `AWS_PROFILE`.
-    pub fn with_profile(env: Env, fs: Fs, profile: Option<&str>) -> Self {
-        let mut config = ProviderConfig::new(env, fs);
-        if let Some(name) = profile {
-            config = config.with_profile(name);
-        }
-        Self::from_config(config)
-    }
-
-    /// The chain behind a [`CachingProvider`]: what long-running programs and pools want (temporary credentials
-    /// are reused and refreshed ahead of expiry, one fetch at a time).
-    pub fn cached(config: ProviderConfig) -> CachingProvider {
-        let clock = config.clock().clone();
-        CachingProvider::new(Self::from_config(config), clock)
+    /// The one way to build the chain. `build()` gives it behind a [`CachingProvider`] — what programs, pools and
+    /// connectors want (temporary credentials reused and refreshed ahead of expiry, one fetch at a time);
+    /// `uncached()` gives the bare chain, for a one-shot caller that provides once.
+    ///
+    /// ```
+    /// use rds_iam_credentials::{DefaultChain, Env, Fs, ProviderConfig};
+    ///
+    /// let config = ProviderConfig::new(Env::from_vars([("HOME", "/home/me")]), Fs::from_files::<&str, &str>([]));
+    /// let chain = DefaultChain::builder().config(&config).profile("deploy").build();
+    /// # let _ = chain;
+    /// ```
+    pub fn builder() -> DefaultChainBuilder {
+        DefaultChainBuilder::default()
     }
 
     /// The chain over everything in `config` (environment, files, clock, HTTP settings, explicit profile).
-    pub fn from_config(config: ProviderConfig) -> Self {
-        let profile_provider = ProfileProvider::from_config(config.clone());
+    fn from_config(config: ProviderConfig) -> Self {
+        let profile_provider = ProfileProvider::new(&config);
         if config.profile().is_some() {
             // An explicit profile means "use this profile": skip the other sources, as the AWS CLI does.
             return Self {
@@ -50,12 +44,55 @@ impl DefaultChain {
         }
         Self {
             providers: vec![
-                Box::new(EnvironmentProvider::new(config.env().clone())),
+                Box::new(EnvironmentProvider::new(&config)),
                 Box::new(profile_provider),
-                Box::new(WebIdentityProvider::new(config.clone())),
+                Box::new(WebIdentityProvider::new(&config)),
                 Box::new(EcsProvider::new(&config)),
                 Box::new(ImdsProvider::new(&config)),
             ],
+        }
+    }
+}
+
+/// Builds a [`DefaultChain`]: [`DefaultChain::builder`].
+#[derive(Clone, Debug, Default)]
+pub struct DefaultChainBuilder {
+    config: Option<ProviderConfig>,
+    profile: Option<String>,
+}
+
+impl DefaultChainBuilder {
+    /// What the sources read: environment, files, clock, HTTP settings (default: [`ProviderConfig::real`], the
+    /// process's own).
+    pub fn config(mut self, config: &ProviderConfig) -> Self {
+        self.config = Some(config.clone());
+        self
+    }
+
+    /// Uses this profile only (it also beats `AWS_PROFILE`): the other sources are skipped, as the AWS CLI does
+    /// with `--profile`.
+    pub fn profile(mut self, name: impl Into<String>) -> Self {
+        self.profile = Some(name.into());
+        self
+    }
+
+    /// The chain behind a [`CachingProvider`].
+    pub fn build(self) -> CachingProvider {
+        let config = self.resolved();
+        let clock = config.clock().clone();
+        CachingProvider::new(DefaultChain::from_config(config), clock)
+    }
+
+    /// The chain without a cache: every `provide()` asks the sources again. For a caller that provides once.
+    pub fn uncached(self) -> DefaultChain {
+        DefaultChain::from_config(self.resolved())
+    }
+
+    fn resolved(self) -> ProviderConfig {
+        let config = self.config.unwrap_or_else(ProviderConfig::real);
+        match self.profile {
+            Some(name) => config.with_profile(name),
+            None => config,
         }
     }
 }
@@ -90,6 +127,7 @@ impl ProvideCredentials for DefaultChain {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{Env, Fs};
 
     #[test]
     fn env_beats_profile_and_explicit_profile_beats_env() {
@@ -103,13 +141,20 @@ mod tests {
             "[default]\naws_access_key_id = AKIDDEFAULT\naws_secret_access_key = s\n[p]\naws_access_key_id = AKIDP\naws_secret_access_key = s\n",
         )]);
         assert_eq!(
-            DefaultChain::new(env.clone(), fs.clone())
+            DefaultChain::builder()
+                .config(&ProviderConfig::new(env.clone(), fs.clone()))
+                .uncached()
                 .provide()
                 .unwrap()
                 .access_key_id(),
             "AKIDENV"
         );
-        let p = DefaultChain::with_profile(env, fs, Some("p")).provide().unwrap();
+        let p = DefaultChain::builder()
+            .config(&ProviderConfig::new(env, fs))
+            .profile("p")
+            .uncached()
+            .provide()
+            .unwrap();
         assert_eq!(p.access_key_id(), "AKIDP");
     }
 
@@ -121,7 +166,9 @@ mod tests {
             ("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:9"),
         ]);
         let started = std::time::Instant::now();
-        let err = DefaultChain::new(env, Fs::from_files::<&str, &str>([]))
+        let err = DefaultChain::builder()
+            .config(&ProviderConfig::new(env, Fs::from_files::<&str, &str>([])))
+            .uncached()
             .provide()
             .unwrap_err()
             .to_string();

@@ -40,6 +40,11 @@ impl ProviderConfig {
         }
     }
 
+    /// A configuration with `env` and no files (for sources that read only the environment).
+    pub fn from_env(env: Env) -> Self {
+        Self::new(env, Fs::from_files::<&str, &str>([]))
+    }
+
     /// Uses `clock` for expiry decisions.
     pub fn with_clock(mut self, clock: Clock) -> Self {
         self.clock = clock;

@@ -26,7 +26,7 @@ pub enum CredentialsError {
     #[error(transparent)]
     ProfileFile(#[from] ProfileFileError),
     /// Every source of the chain came up empty.
-    #[error("no AWS credentials found; looked in:\n{}\nset AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, pass --profile, or run `aws configure`", looked.iter().map(|l| format!("  - {l}")).collect::<Vec<_>>().join("\n"))]
+    #[error("no AWS credentials found; looked in:\n{}\nset AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, choose a profile (AWS_PROFILE), or run `aws configure`", looked.iter().map(|l| format!("  - {l}")).collect::<Vec<_>>().join("\n"))]
     NoneFound {
         /// One line per source: where it looked and what was missing.
         looked: Vec<String>,

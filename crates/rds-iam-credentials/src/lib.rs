@@ -21,7 +21,7 @@ mod sdk;
 mod sts;
 
 pub use cache::{CachingProvider, DEFAULT_REFRESH_AHEAD, REFRESH_RETRY_INTERVAL};
-pub use chain::DefaultChain;
+pub use chain::{DefaultChain, DefaultChainBuilder};
 pub use clock::Clock;
 pub use config::ProviderConfig;
 pub use env::Env;

@@ -15,10 +15,10 @@ use crate::{CredentialsError, ProvideCredentials};
 ///
 /// ```
 /// use aws_credential_types::provider::ProvideCredentials as _;
-/// use rds_iam_credentials::{DefaultChain, Env, Fs, SdkCredentialsProvider};
+/// use rds_iam_credentials::{DefaultChain, Env, Fs, ProviderConfig, SdkCredentialsProvider};
 ///
 /// let env = Env::from_vars([("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE"), ("AWS_SECRET_ACCESS_KEY", "secret")]);
-/// let provider = SdkCredentialsProvider::new(DefaultChain::new(env, Fs::from_files::<&str, &str>([])));
+/// let provider = SdkCredentialsProvider::new(DefaultChain::builder().config(&ProviderConfig::new(env, Fs::from_files::<&str, &str>([]))).uncached());
 /// let _future = provider.provide_credentials(); // awaited by the SDK
 /// ```
 #[derive(Clone, Debug)]
@@ -66,7 +66,7 @@ mod tests {
     use aws_credential_types::provider::ProvideCredentials as _;
 
     use super::*;
-    use crate::{Env, EnvironmentProvider};
+    use crate::{Env, EnvironmentProvider, ProviderConfig};
 
     /// The smallest executor: poll, park until woken, repeat.
     fn block_on<F: Future>(future: F) -> F::Output {
@@ -94,7 +94,7 @@ mod tests {
             ("AWS_SECRET_ACCESS_KEY", "S"),
             ("AWS_SESSION_TOKEN", "T"),
         ]);
-        let sdk = SdkCredentialsProvider::new(EnvironmentProvider::new(env));
+        let sdk = SdkCredentialsProvider::new(EnvironmentProvider::new(&ProviderConfig::from_env(env)));
         let creds = block_on(sdk.provide_credentials()).unwrap();
         assert_eq!(
             (creds.access_key_id(), creds.secret_access_key(), creds.session_token()),
@@ -104,7 +104,10 @@ mod tests {
 
     #[test]
     fn not_found_is_not_loaded() {
-        let sdk = SdkCredentialsProvider::new(EnvironmentProvider::new(Env::from_vars::<&str, &str>([])));
+        let sdk = SdkCredentialsProvider::new(EnvironmentProvider::new(&ProviderConfig::from_env(Env::from_vars::<
+            &str,
+            &str,
+        >([]))));
         let err = block_on(sdk.provide_credentials()).unwrap_err();
         assert!(
             matches!(err, provider::error::CredentialsError::CredentialsNotLoaded(_)),

@@ -49,7 +49,7 @@ pub enum TlsCheck {
 /// use mysql::prelude::Queryable;
 ///
 /// let target = Target::new("mydb.c1a2b3c4d5e6.eu-west-1.rds.amazonaws.com", 3306, "app")?;
-/// let connector = IamConnector::new(target, DefaultChain::cached(ProviderConfig::real()), "/etc/rds/global-bundle.pem");
+/// let connector = IamConnector::new(target, DefaultChain::builder().build(), "/etc/rds/global-bundle.pem");
 /// let mut conn = connector.connect()?;
 /// let one: Option<u8> = conn.query_first("SELECT 1")?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())

@@ -18,7 +18,7 @@ use crate::{ConnectError, ConnectRateLimiter, IamConn, IamConnector};
 /// use rds_iam_mysql::{ConnectRateLimiter, IamConnectionManager, IamConnector, Target};
 ///
 /// let target = Target::new("mydb.c1a2b3c4d5e6.eu-west-1.rds.amazonaws.com", 3306, "app")?;
-/// let connector = IamConnector::new(target, DefaultChain::cached(ProviderConfig::real()), "global-bundle.pem");
+/// let connector = IamConnector::new(target, DefaultChain::builder().build(), "global-bundle.pem");
 /// let manager = IamConnectionManager::new(connector).with_limiter(ConnectRateLimiter::new(50.0, 10));
 /// let pool = r2d2::Pool::builder().max_size(32).build(manager)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())

@@ -24,7 +24,7 @@ use crate::ProxyConfig;
 /// use rds_iam_proxy::{EmbeddedProxy, ProxyConfig};
 ///
 /// let target = Target::new("mydb.c1a2b3c4d5e6.eu-west-1.rds.amazonaws.com", 3306, "app")?;
-/// let connector = IamConnector::new(target, DefaultChain::cached(ProviderConfig::real()), "/etc/rds/global-bundle.pem");
+/// let connector = IamConnector::new(target, DefaultChain::builder().build(), "/etc/rds/global-bundle.pem");
 /// let proxy = EmbeddedProxy::start(ProxyConfig::iam(connector)?.allow_users(["app"]), &std::env::temp_dir())?;
 /// println!("mariadb --protocol=socket --socket={} --user=app", proxy.socket_path().display());
 /// # Ok::<(), Box<dyn std::error::Error>>(())

@@ -84,7 +84,7 @@ impl fmt::Display for Error {
             ),
             Error::HostHasPort { host, port } => write!(
                 f,
-                "the hostname {host:?} contains a port: pass the name alone and the port separately (--port {port})"
+                "the hostname {host:?} contains a port: give the name alone and the port ({port}) separately"
             ),
             Error::InvalidHost { host, reason } => write!(f, "the hostname {host:?} is not valid: {reason}"),
             Error::InvalidPort => f.write_str("the port must be between 1 and 65535"),

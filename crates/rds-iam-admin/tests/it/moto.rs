@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use rds_iam_admin::{Apply, DbKind, DbTarget, Enabled, Error, Policy, RdsAdmin, Wait};
-use rds_iam_credentials::{Env, EnvironmentProvider};
+use rds_iam_credentials::{Env, EnvironmentProvider, ProviderConfig};
 use rds_iam_testkit::MotoServer;
 
 const REGION: &str = "eu-west-1";
@@ -21,7 +21,12 @@ fn env(moto: &MotoServer) -> Env {
 
 fn admin(moto: &MotoServer) -> RdsAdmin {
     let env = env(moto);
-    let admin = RdsAdmin::new(REGION, EnvironmentProvider::new(env.clone()), &env).unwrap();
+    let admin = RdsAdmin::new(
+        REGION,
+        EnvironmentProvider::new(&ProviderConfig::from_env(env.clone())),
+        &env,
+    )
+    .unwrap();
     assert_eq!(admin.endpoint_url(), Some(moto.url().as_str()));
     admin
 }

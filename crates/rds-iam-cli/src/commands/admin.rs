@@ -77,7 +77,9 @@ impl ApiArgs {
 
     fn client(&self, ctx: &Context, hostname: Option<&str>) -> anyhow::Result<RdsAdmin> {
         let region = self.region(ctx, hostname)?;
-        let credentials = DefaultChain::cached(ctx.provider_config(self.profile.as_deref()));
+        let credentials = DefaultChain::builder()
+            .config(&ctx.provider_config(self.profile.as_deref()))
+            .build();
         Ok(RdsAdmin::new(&region, credentials, &ctx.env)?)
     }
 }

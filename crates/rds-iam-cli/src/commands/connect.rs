@@ -101,7 +101,12 @@ impl TargetArgs {
             );
         }
         let ca_bundle = self.ca_bundle(ctx, &signing_host)?;
-        let credentials = Arc::new(DefaultChain::from_config(ctx.provider_config(self.profile.as_deref())));
+        // Cached: `mysql` and name-waived logins go through the proxy, which may log in more than once.
+        let credentials = Arc::new(
+            DefaultChain::builder()
+                .config(&ctx.provider_config(self.profile.as_deref()))
+                .build(),
+        );
         self.connector_with(credentials, &signing_host, &choice.region, ca_bundle)
     }
 

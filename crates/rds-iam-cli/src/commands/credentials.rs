@@ -35,7 +35,9 @@ enum Format {
 }
 
 pub(crate) fn run(args: CredentialsArgs, ctx: &Context) -> anyhow::Result<()> {
-    let creds = DefaultChain::from_config(ctx.provider_config(args.profile.as_deref()))
+    let creds = DefaultChain::builder()
+        .config(&ctx.provider_config(args.profile.as_deref()))
+        .uncached()
         .provide()
         .context("no credentials to show")?;
     match args.format {

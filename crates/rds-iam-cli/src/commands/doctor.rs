@@ -155,8 +155,11 @@ pub(crate) fn run(args: DoctorArgs, ctx: &Context) -> anyhow::Result<std::proces
 
     let signing_host = target.signing_host();
     // One chain, cached, for every check that signs: a role or a credential_process runs once.
-    let chain: Arc<dyn ProvideCredentials> =
-        Arc::new(DefaultChain::cached(ctx.provider_config(target.profile.as_deref())));
+    let chain: Arc<dyn ProvideCredentials> = Arc::new(
+        DefaultChain::builder()
+            .config(&ctx.provider_config(target.profile.as_deref()))
+            .build(),
+    );
     let (credentials, sts) = check_credentials(&args, ctx, &chain, &mut f);
     checks.push(credentials);
     let region_index = checks.len();

@@ -124,7 +124,10 @@ fn generate(args: &TokenArgs, ctx: &Context) -> anyhow::Result<String> {
     }
     let request = TokenRequest::new(signing_host, port, user, &choice.region)?.with_expires_in(expires_in)?;
 
-    let creds = DefaultChain::from_config(ctx.provider_config(args.profile.as_deref())).provide()?;
+    let creds = DefaultChain::builder()
+        .config(&ctx.provider_config(args.profile.as_deref()))
+        .uncached()
+        .provide()?;
     tracing::debug!(source = creds.source(), access_key_id = creds.access_key_id(), region = %choice.region, "signing");
     let token = request.sign(&creds, ctx.now)?;
     Ok(token.expose().to_owned())

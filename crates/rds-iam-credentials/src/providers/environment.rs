@@ -1,6 +1,6 @@
 //! [`EnvironmentProvider`]: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`.
 
-use crate::{Credentials, CredentialsError, Env, ProvideCredentials};
+use crate::{Credentials, CredentialsError, Env, ProvideCredentials, ProviderConfig};
 
 /// Credentials from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and optional `AWS_SESSION_TOKEN`.
 ///
@@ -12,9 +12,11 @@ pub struct EnvironmentProvider {
 }
 
 impl EnvironmentProvider {
-    /// Reads from `env`.
-    pub fn new(env: Env) -> Self {
-        Self { env }
+    /// Reads the environment of `config`.
+    pub fn new(config: &ProviderConfig) -> Self {
+        Self {
+            env: config.env().clone(),
+        }
     }
 }
 
@@ -55,7 +57,9 @@ mod tests {
 
     #[test]
     fn environment() {
-        let provide = |vars: &[(&str, &str)]| EnvironmentProvider::new(Env::from_vars(vars.iter().copied())).provide();
+        let provide = |vars: &[(&str, &str)]| {
+            EnvironmentProvider::new(&ProviderConfig::from_env(Env::from_vars(vars.iter().copied()))).provide()
+        };
         let creds = provide(&[
             ("AWS_ACCESS_KEY_ID", KEY),
             ("AWS_SECRET_ACCESS_KEY", SECRET),

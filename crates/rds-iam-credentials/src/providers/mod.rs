@@ -29,7 +29,7 @@ pub(crate) fn named_source(
 ) -> Result<Box<dyn ProvideCredentials>, CredentialsError> {
     let source_name = format!("credential_source {name}");
     match name {
-        "Environment" => Ok(Box::new(EnvironmentProvider::new(config.env().clone()))),
+        "Environment" => Ok(Box::new(EnvironmentProvider::new(config))),
         "Ec2InstanceMetadata" => Ok(Box::new(ImdsProvider::new(config))),
         "EcsContainer" => Ok(Box::new(EcsProvider::new(config))),
         _ => Err(CredentialsError::invalid(

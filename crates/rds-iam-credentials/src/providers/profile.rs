@@ -2,7 +2,7 @@
 
 use super::profile_chain::{self, PlanError};
 use crate::profile::{self, FileKind};
-use crate::{Credentials, CredentialsError, Env, Fs, ProvideCredentials, ProviderConfig};
+use crate::{Credentials, CredentialsError, ProvideCredentials, ProviderConfig};
 
 /// Credentials from the selected profile of the shared `config` and `credentials` files.
 ///
@@ -20,20 +20,10 @@ pub struct ProfileProvider {
 }
 
 impl ProfileProvider {
-    /// Reads the files named by `env` through `fs`, with the system clock and default HTTP settings.
-    pub fn new(env: Env, fs: Fs) -> Self {
-        Self::from_config(ProviderConfig::new(env, fs))
-    }
-
-    /// Reads everything (environment, files, clock, HTTP settings, explicit profile) from `config`.
-    pub fn from_config(config: ProviderConfig) -> Self {
-        Self { config }
-    }
-
-    /// Uses this profile instead of `AWS_PROFILE` / `default`.
-    pub fn with_profile(mut self, name: impl Into<String>) -> Self {
-        self.config = self.config.with_profile(name);
-        self
+    /// Reads everything (environment, files, clock, HTTP settings, the profile: the explicit one, else
+    /// `AWS_PROFILE`, else `default`) from `config`.
+    pub fn new(config: &ProviderConfig) -> Self {
+        Self { config: config.clone() }
     }
 }
 
@@ -79,6 +69,7 @@ impl ProvideCredentials for ProfileProvider {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{Env, Fs};
 
     const KEY: &str = "AKIAIOSFODNN7EXAMPLE";
     const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
@@ -94,21 +85,20 @@ mod tests {
             "",
         );
         let env = Env::from_vars([("HOME", "/h")]);
-        let creds = ProfileProvider::new(env.clone(), fs.clone())
-            .with_profile("dev")
+        let creds = ProfileProvider::new(&ProviderConfig::new(env.clone(), fs.clone()).with_profile("dev"))
             .provide()
             .unwrap();
         assert_eq!(creds.source(), Some("profile dev"));
         let by_env = Env::from_vars([("HOME", "/h"), ("AWS_PROFILE", "dev")]);
         assert_eq!(
-            ProfileProvider::new(by_env, fs.clone())
+            ProfileProvider::new(&ProviderConfig::new(by_env, fs.clone()))
                 .provide()
                 .unwrap()
                 .access_key_id(),
             KEY
         );
         assert!(matches!(
-            ProfileProvider::new(env, fs).provide(),
+            ProfileProvider::new(&ProviderConfig::new(env, fs)).provide(),
             Err(CredentialsError::NotFound { .. })
         ));
     }
@@ -120,8 +110,7 @@ mod tests {
             "[profile b]\nregion = eu-west-1\n",
         );
         let env = Env::from_vars([("HOME", "/h")]);
-        let err = ProfileProvider::new(env, fs)
-            .with_profile("nope")
+        let err = ProfileProvider::new(&ProviderConfig::new(env, fs).with_profile("nope"))
             .provide()
             .unwrap_err()
             .to_string();
@@ -136,7 +125,9 @@ mod tests {
             "[profile r]\nrole_arn = arn:aws:iam::123456789012:role/x\nsource_profile = default\n",
         );
         let env = Env::from_vars([("HOME", "/h")]);
-        let err = ProfileProvider::new(env, fs).with_profile("r").provide().unwrap_err();
+        let err = ProfileProvider::new(&ProviderConfig::new(env, fs).with_profile("r"))
+            .provide()
+            .unwrap_err();
         assert!(matches!(err, CredentialsError::Invalid { .. }), "{err:?}");
         assert!(
             err.to_string()

@@ -17,7 +17,7 @@ use crate::{Credentials, CredentialsError, ProvideCredentials, ProviderConfig, p
 /// use rds_iam_credentials::{CredentialsError, Env, Fs, ProvideCredentials, ProviderConfig, WebIdentityProvider};
 ///
 /// let config = ProviderConfig::new(Env::from_vars([("HOME", "/h")]), Fs::from_files::<&str, &str>([]));
-/// let err = WebIdentityProvider::new(config).provide().unwrap_err();
+/// let err = WebIdentityProvider::new(&config).provide().unwrap_err();
 /// assert!(matches!(err, CredentialsError::NotFound { .. }));
 /// ```
 #[derive(Debug, Clone)]
@@ -27,8 +27,8 @@ pub struct WebIdentityProvider {
 
 impl WebIdentityProvider {
     /// Reads the environment, token file and STS settings from `config`.
-    pub fn new(config: ProviderConfig) -> Self {
-        Self { config }
+    pub fn new(config: &ProviderConfig) -> Self {
+        Self { config: config.clone() }
     }
 }
 

@@ -24,7 +24,7 @@ fn planted_config(marker: &Path) -> String {
 /// The chain with no `HOME` and no home in the user database, over `fs`; IMDS at a closed loopback port.
 fn homeless_chain(fs: Fs) -> DefaultChain {
     let env = Env::from_vars([("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:9")]);
-    DefaultChain::from_config(ProviderConfig::new(env, fs))
+    DefaultChain::builder().config(&ProviderConfig::new(env, fs)).uncached()
 }
 
 /// Fails unless `result` is "nothing found" and says the profile files were not read for want of a home.
@@ -96,7 +96,9 @@ fn the_user_database_home_is_used_without_home() {
         "/home/db/.aws/credentials",
         "[default]\naws_access_key_id = AKIDUSERDB\naws_secret_access_key = s\n",
     )]);
-    let creds = DefaultChain::from_config(ProviderConfig::new(env, fs))
+    let creds = DefaultChain::builder()
+        .config(&ProviderConfig::new(env, fs))
+        .uncached()
         .provide()
         .unwrap();
     assert_eq!(creds.access_key_id(), "AKIDUSERDB");
@@ -114,13 +116,13 @@ fn no_home_means_no_sso_token_cache() {
     let cache = "~/.aws/sso/cache/40a89917e3175433e361b710a9d43528d7f1890a.json";
     let planted = r#"{"accessToken": "planted", "expiresAt": "2099-01-01T00:00:00Z"}"#;
     let fs = Fs::from_files([("/etc/aws/config", profile), (cache, planted)]);
-    let message = invalid(ProfileProvider::from_config(ProviderConfig::new(env, fs).with_profile("p")).provide());
+    let message = invalid(ProfileProvider::new(&ProviderConfig::new(env, fs).with_profile("p")).provide());
     assert!(
         message.starts_with("profile p: the SSO token cache ~/.aws/sso/cache cannot be found: no home directory"),
         "{message}"
     );
     // With a home, the same profile reads the cache there.
     let home = config_with(&[("AWS_ENDPOINT_URL_SSO", "http://127.0.0.1:9")], profile, &[]).with_profile("p");
-    let message = invalid(ProfileProvider::from_config(home).provide());
+    let message = invalid(ProfileProvider::new(&home).provide());
     assert!(message.contains("looked for /h/.aws/sso/cache/"), "{message}");
 }

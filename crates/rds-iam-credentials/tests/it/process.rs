@@ -18,7 +18,7 @@ fn profile_running(dir: &Path, name: &str, script: &str, args: &str) -> String {
 }
 
 fn provide(config: &str) -> Result<rds_iam_credentials::Credentials, rds_iam_credentials::CredentialsError> {
-    ProfileProvider::from_config(config_with(&[], config, &[]).with_profile("p")).provide()
+    ProfileProvider::new(&config_with(&[], config, &[]).with_profile("p")).provide()
 }
 
 fn document(fields: &str) -> String {

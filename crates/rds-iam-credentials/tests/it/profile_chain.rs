@@ -55,7 +55,7 @@ fn source_profile_loop_is_named() {
                     [profile b]\nrole_arn = arn:aws:iam::1:role/b\nsource_profile = a\n";
     let config = config_with(&[], profiles, &[]).with_profile("a");
     assert_eq!(
-        invalid(ProfileProvider::from_config(config).provide()),
+        invalid(ProfileProvider::new(&config).provide()),
         "profile a: profile formed an infinite loop: a -> b -> a; point one of these source_profile settings elsewhere"
     );
 }
@@ -77,7 +77,7 @@ fn credential_source_environment() {
         ("AWS_ACCESS_KEY_ID", "AKIDENV"),
         ("AWS_SECRET_ACCESS_KEY", "envSecretDoNotLeak"),
     ];
-    let creds = ProfileProvider::from_config(config_with(&vars, profiles, &[]).with_profile("r"))
+    let creds = ProfileProvider::new(&config_with(&vars, profiles, &[]).with_profile("r"))
         .provide()
         .unwrap();
     assert_eq!(creds.access_key_id(), "ASIAROLE");
@@ -88,7 +88,7 @@ fn credential_source_environment() {
     );
 
     // Configured but empty: an error, not "not found".
-    let result = ProfileProvider::from_config(config_with(&vars[..1], profiles, &[]).with_profile("r")).provide();
+    let result = ProfileProvider::new(&config_with(&vars[..1], profiles, &[]).with_profile("r")).provide();
     let message = invalid(result);
     assert!(
         message.starts_with("profile r: credential_source = Environment, but environment variables has no credentials"),
@@ -96,7 +96,7 @@ fn credential_source_environment() {
     );
 
     let imds = "[profile r]\nrole_arn = arn:aws:iam::1:role/r\ncredential_source = Ec2InstanceMetadata\n";
-    let message = invalid(ProfileProvider::from_config(config_with(&[], imds, &[]).with_profile("r")).provide());
+    let message = invalid(ProfileProvider::new(&config_with(&[], imds, &[]).with_profile("r")).provide());
     assert!(
         message.starts_with(
             "profile r: credential_source = Ec2InstanceMetadata, but ec2 instance metadata has no credentials"
@@ -104,14 +104,13 @@ fn credential_source_environment() {
         "{message}"
     );
     let bogus = "[profile r]\nrole_arn = arn:aws:iam::1:role/r\ncredential_source = Somewhere\n";
-    let message = invalid(ProfileProvider::from_config(config_with(&[], bogus, &[]).with_profile("r")).provide());
+    let message = invalid(ProfileProvider::new(&config_with(&[], bogus, &[]).with_profile("r")).provide());
     assert!(message.contains("unknown credential_source"), "{message}");
 }
 
 #[test]
 fn broken_chains_stop_and_empty_profiles_move_on() {
-    let provide =
-        |profiles: &str| ProfileProvider::from_config(config_with(&[], profiles, &[]).with_profile("a")).provide();
+    let provide = |profiles: &str| ProfileProvider::new(&config_with(&[], profiles, &[]).with_profile("a")).provide();
     let message = invalid(provide("[profile a]\nrole_arn = arn:a\nsource_profile = b\n"));
     assert!(
         message.contains("could not find source profile b referenced from a"),
@@ -135,7 +134,11 @@ fn broken_chains_stop_and_empty_profiles_move_on() {
         Err(CredentialsError::NotFound { .. })
     ));
     let config = config_with(&[], "[default]\nregion = eu-west-1\n", &[]);
-    let err = DefaultChain::from_config(config).provide().unwrap_err();
+    let err = DefaultChain::builder()
+        .config(&config)
+        .uncached()
+        .provide()
+        .unwrap_err();
     assert!(matches!(err, CredentialsError::NoneFound { .. }), "{err:?}");
     let shown = err.to_string();
     assert!(
@@ -151,7 +154,7 @@ fn static_keys_never_show_in_errors() {
                     [profile b]\naws_access_key_id = AKIDB\naws_secret_access_key = staticSecretDoNotLeak\n\
                     aws_session_token = staticTokenDoNotLeak\n";
     let config = config_with(&[("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:9")], profiles, &[]).with_profile("a");
-    let err = ProfileProvider::from_config(config).provide().unwrap_err();
+    let err = ProfileProvider::new(&config).provide().unwrap_err();
     assert_no_secret(&err, &["staticSecretDoNotLeak", "staticTokenDoNotLeak"]);
     assert!(
         err.to_string()
@@ -176,7 +179,7 @@ fn credential_source_instance_metadata_and_container() {
         ("AWS_ENDPOINT_URL_STS", sts.url()),
     ];
     let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let creds = ProfileProvider::from_config(config_with(&vars, &profiles, &[]).with_profile("r"))
+    let creds = ProfileProvider::new(&config_with(&vars, &profiles, &[]).with_profile("r"))
         .provide()
         .unwrap();
     assert_eq!(creds.access_key_id(), FakeSts::credentials_for(role, "ASIAINSTANCE").0);
@@ -193,7 +196,7 @@ fn credential_source_instance_metadata_and_container() {
         ("AWS_CONTAINER_CREDENTIALS_FULL_URI", url.as_str()),
         ("AWS_ENDPOINT_URL_STS", &sts.url()),
     ];
-    let creds = ProfileProvider::from_config(config_with(&vars, &profiles, &[]).with_profile("r"))
+    let creds = ProfileProvider::new(&config_with(&vars, &profiles, &[]).with_profile("r"))
         .provide()
         .unwrap();
     assert_eq!(creds.access_key_id(), FakeSts::credentials_for(role, "ASIACONTAINER").0);

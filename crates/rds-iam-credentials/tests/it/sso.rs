@@ -40,7 +40,7 @@ fn cache_entry(expires_at: &str) -> String {
 fn provide(portal: &FakeSsoPortal, profile: &str, cache: &[(&str, &str)]) -> Result<Credentials, CredentialsError> {
     let url = portal.url();
     let config = config_with(&[("AWS_ENDPOINT_URL_SSO", &url)], profile, cache).with_profile("p");
-    ProfileProvider::from_config(config).provide()
+    ProfileProvider::new(&config).provide()
 }
 
 #[test]
@@ -204,7 +204,7 @@ fn provide_with_oidc(
         &[(SESSION_CACHE, entry)],
     )
     .with_profile("p");
-    let result = ProfileProvider::from_config(config.clone()).provide();
+    let result = ProfileProvider::new(&config.clone()).provide();
     let stored = config.fs().read_to_string(std::path::Path::new(SESSION_CACHE)).unwrap();
     (result, serde_json::from_str(&stored).unwrap())
 }
@@ -303,7 +303,7 @@ fn no_refresh_without_a_live_registration_or_for_legacy_profiles() {
         &[(START_URL_CACHE, &legacy)],
     )
     .with_profile("p");
-    assert!(invalid(ProfileProvider::from_config(config).provide()).contains("expired at"));
+    assert!(invalid(ProfileProvider::new(&config).provide()).contains("expired at"));
     assert!(server.requests().is_empty(), "{:?}", server.requests());
 }
 
@@ -409,7 +409,7 @@ fn unreachable_oidc_keeps_a_valid_token() {
         &[(SESSION_CACHE, &entry)],
     )
     .with_profile("p");
-    assert!(ProfileProvider::from_config(config).provide().is_ok());
+    assert!(ProfileProvider::new(&config).provide().is_ok());
 }
 
 #[test]
@@ -441,7 +441,7 @@ fn a_token_another_process_refreshed_meanwhile_is_used() {
     )
     .with_profile("p");
     *server_slot.lock().unwrap() = Some(config.fs().clone());
-    let creds = ProfileProvider::from_config(config).provide().unwrap();
+    let creds = ProfileProvider::new(&config).provide().unwrap();
     assert_eq!(creds.access_key_id(), portal.credentials().access_key_id);
     assert_eq!(server.requests().len(), 1);
 }

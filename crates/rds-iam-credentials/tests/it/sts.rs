@@ -67,7 +67,7 @@ fn assume_role_against_moto() {
     let provider_config = config_with(&[("AWS_ENDPOINT_URL_STS", &url)], &config, &[])
         .with_clock(Clock::system())
         .with_profile("role");
-    let creds = ProfileProvider::from_config(provider_config).provide().unwrap();
+    let creds = ProfileProvider::new(&provider_config).provide().unwrap();
     assert!(creds.access_key_id().starts_with("ASIA"), "{creds:?}");
     assert_ne!(creds.access_key_id(), BASE_KEY);
     assert!(!creds.secret_access_key().expose().is_empty());
@@ -82,7 +82,7 @@ fn assume_role_against_moto() {
     let provider_config = config_with(&[("AWS_ENDPOINT_URL", &url)], &chain_config(&static_base()), &[])
         .with_clock(Clock::system())
         .with_profile("a");
-    let creds = ProfileProvider::from_config(provider_config).provide().unwrap();
+    let creds = ProfileProvider::new(&provider_config).provide().unwrap();
     assert!(creds.access_key_id().starts_with("ASIA"), "{creds:?}");
 }
 
@@ -96,14 +96,14 @@ fn web_identity_against_moto() {
         ("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/web"),
     ];
     let config = config_with(&vars, "", &[("/var/run/token", WEB_TOKEN)]).with_clock(Clock::system());
-    let creds = WebIdentityProvider::new(config.clone()).provide().unwrap();
+    let creds = WebIdentityProvider::new(&config.clone()).provide().unwrap();
     assert!(creds.access_key_id().starts_with("ASIA"), "{creds:?}");
     assert!(creds.session_token().is_some());
     assert!(creds.expiry().unwrap() > Clock::system().now());
     assert_eq!(creds.source(), Some("web identity"));
 
     // The default chain reaches it when there are no keys in the environment or profile.
-    let chained = DefaultChain::from_config(config).provide().unwrap();
+    let chained = DefaultChain::builder().config(&config).uncached().provide().unwrap();
     assert!(chained.access_key_id().starts_with("ASIA"), "{chained:?}");
 }
 
@@ -117,7 +117,7 @@ fn assume_role_requests_are_signed_and_chained() {
         &[],
     )
     .with_profile("a");
-    let creds = ProfileProvider::from_config(config).provide().unwrap();
+    let creds = ProfileProvider::new(&config).provide().unwrap();
     assert_eq!(creds.access_key_id(), "ASIA-RoleA");
     assert_eq!(creds.secret_access_key().expose(), "secret-RoleA");
     assert_eq!(creds.session_token().unwrap().expose(), "token-RoleA");
@@ -180,7 +180,7 @@ fn sts_errors_are_passed_through() {
     });
     let url = sts.url();
     let config = config_with(&[("AWS_ENDPOINT_URL_STS", &url)], &chain_config(&static_base()), &[]).with_profile("a");
-    let result = ProfileProvider::from_config(config).provide();
+    let result = ProfileProvider::new(&config).provide();
     let err = result.as_ref().unwrap_err();
     assert_no_secret(err, &[BASE_SECRET, BASE_TOKEN]);
     let message = invalid(result);
@@ -196,7 +196,7 @@ fn sts_errors_are_passed_through() {
     let proxy = FakeHttpServer::start(|_| Reply::text(502, "bad gateway"));
     let url = proxy.url();
     let config = config_with(&[("AWS_ENDPOINT_URL_STS", &url)], &chain_config(&static_base()), &[]).with_profile("a");
-    let message = invalid(ProfileProvider::from_config(config).provide());
+    let message = invalid(ProfileProvider::new(&config).provide());
     assert!(
         message.contains("answered HTTP 502 without an STS error document: bad gateway"),
         "{message}"
@@ -206,7 +206,7 @@ fn sts_errors_are_passed_through() {
     let odd = FakeHttpServer::start(|_| Reply::text(200, "<AssumeRoleResponse><Other>x</Other></AssumeRoleResponse>"));
     let url = odd.url();
     let config = config_with(&[("AWS_ENDPOINT_URL_STS", &url)], &chain_config(&static_base()), &[]).with_profile("a");
-    let message = invalid(ProfileProvider::from_config(config).provide());
+    let message = invalid(ProfileProvider::new(&config).provide());
     assert!(
         message.ends_with("answered without Credentials/Expiration"),
         "{message}"
@@ -224,7 +224,7 @@ fn web_identity_requests_are_unsigned() {
         ("AWS_ROLE_SESSION_NAME", "pod-1"),
     ];
     let config = config_with(&vars, "", &[("/var/run/token", &format!("{WEB_TOKEN}\n"))]);
-    let creds = WebIdentityProvider::new(config).provide().unwrap();
+    let creds = WebIdentityProvider::new(&config).provide().unwrap();
     assert_eq!(creds.access_key_id(), "ASIA-web");
     let request = &sts.requests()[0];
     assert_eq!(request.header("authorization"), None);
@@ -243,7 +243,7 @@ fn web_identity_requests_are_unsigned() {
     let profile = "[profile a]\nrole_arn = arn:aws:iam::123456789012:role/RoleA\nsource_profile = w\n\
                    [profile w]\nrole_arn = arn:aws:iam::123456789012:role/web\nweb_identity_token_file = /t\n";
     let config = config_with(&[("AWS_ENDPOINT_URL_STS", &url)], profile, &[("/t", WEB_TOKEN)]).with_profile("a");
-    let creds = ProfileProvider::from_config(config).provide().unwrap();
+    let creds = ProfileProvider::new(&config).provide().unwrap();
     assert_eq!(creds.access_key_id(), "ASIA-RoleA");
     let requests = sts.requests();
     assert_eq!(
@@ -261,7 +261,7 @@ fn web_identity_requests_are_unsigned() {
 #[test]
 fn web_identity_configuration_errors() {
     let provide = |vars: &[(&str, &str)], files: &[(&str, &str)]| {
-        WebIdentityProvider::new(config_with(vars, "", files)).provide()
+        WebIdentityProvider::new(&config_with(vars, "", files)).provide()
     };
     assert!(matches!(provide(&[], &[]), Err(CredentialsError::NotFound { .. })));
     assert!(matches!(
@@ -292,7 +292,7 @@ fn web_identity_configuration_errors() {
     // The same rule for a profile's web_identity_token_file.
     let profile = "[profile w]\nrole_arn = arn:aws:iam::1:role/r\nweb_identity_token_file = /nope\n";
     let config = config_with(&[], profile, &[]).with_profile("w");
-    let message = invalid(ProfileProvider::from_config(config).provide());
+    let message = invalid(ProfileProvider::new(&config).provide());
     assert!(
         message.starts_with("profile w: the web identity token file /nope does not exist"),
         "{message}"
@@ -311,7 +311,7 @@ fn sts_is_unreachable() {
     )
     .with_service_http(settings)
     .with_profile("a");
-    let message = invalid(ProfileProvider::from_config(config).provide());
+    let message = invalid(ProfileProvider::new(&config).provide());
     assert!(message.contains("did not answer within 300ms"), "{message}");
 }
 
@@ -343,13 +343,13 @@ fn nothing_secret_is_logged() {
         tracing::trace!("subscriber is live");
         let config =
             config_with(&[("AWS_ENDPOINT_URL_STS", &url)], &chain_config(&static_base()), &[]).with_profile("a");
-        let creds = ProfileProvider::from_config(config).provide().unwrap();
+        let creds = ProfileProvider::new(&config).provide().unwrap();
         let vars = [
             ("AWS_ENDPOINT_URL_STS", url.as_str()),
             ("AWS_WEB_IDENTITY_TOKEN_FILE", "/t"),
             ("AWS_ROLE_ARN", "arn:aws:iam::1:role/web"),
         ];
-        WebIdentityProvider::new(config_with(&vars, "", &[("/t", WEB_TOKEN)]))
+        WebIdentityProvider::new(&config_with(&vars, "", &[("/t", WEB_TOKEN)]))
             .provide()
             .unwrap();
         creds
@@ -433,7 +433,7 @@ fn sts_errors_show_no_endpoint_secrets_or_echoed_request() {
             static_base()
         );
         let config = config_with(&[("AWS_ENDPOINT_URL_STS", &endpoint)], &profile, &[]).with_profile("r");
-        let result = ProfileProvider::from_config(config).provide();
+        let result = ProfileProvider::new(&config).provide();
         let signature = sts.requests()[0]
             .headers
             .iter()
@@ -464,7 +464,7 @@ fn sts_errors_show_no_endpoint_secrets_or_echoed_request() {
             ("AWS_WEB_IDENTITY_TOKEN_FILE", "/t"),
             ("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/web"),
         ];
-        let result = WebIdentityProvider::new(config_with(&vars, "", &[("/t", WEB_TOKEN)])).provide();
+        let result = WebIdentityProvider::new(&config_with(&vars, "", &[("/t", WEB_TOKEN)])).provide();
         assert_no_secret(
             result.as_ref().unwrap_err(),
             &[&endpoint_secrets[..], &[WEB_TOKEN]].concat(),
