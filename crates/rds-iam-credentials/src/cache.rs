@@ -110,7 +110,7 @@ impl CachingProvider {
         let result = self.inner.provide();
         let now = self.clock.now();
         *lock(&self.last_error) = match (&result, &still_valid) {
-            (Err(err), None) => Some(err.duplicate()),
+            (Err(err), None) => Some(err.clone()),
             _ => None,
         };
         self.fetches.fetch_add(1, Ordering::AcqRel);
@@ -165,7 +165,7 @@ impl ProvideCredentials for CachingProvider {
         match self.cached() {
             (Some(fresh), _) => Ok(fresh),
             (None, None) if self.fetches.load(Ordering::Acquire) != fetches => match lock(&self.last_error).as_ref() {
-                Some(err) => Err(err.duplicate()),
+                Some(err) => Err(err.clone()),
                 None => self.fetch(None),
             },
             (None, still_valid) => self.fetch(still_valid),
@@ -211,7 +211,7 @@ mod tests {
             let n = self.calls.fetch_add(1, Ordering::SeqCst);
             std::thread::sleep(self.delay);
             if self.failing.load(Ordering::SeqCst) {
-                return Err(CredentialsError::invalid("test source", "broken"));
+                return Err(CredentialsError::failed("test source", "broken"));
             }
             Ok(Credentials::new(format!("ASIA{n}"), "secret")
                 .with_session_token("token")

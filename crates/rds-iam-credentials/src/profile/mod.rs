@@ -95,23 +95,6 @@ pub enum ProfileFileError {
     },
 }
 
-impl ProfileFileError {
-    /// The same error again (the I/O cause as its kind and message).
-    pub(crate) fn duplicate(&self) -> Self {
-        match self {
-            ProfileFileError::Syntax { path, line, message } => ProfileFileError::Syntax {
-                path: path.clone(),
-                line: *line,
-                message: message.clone(),
-            },
-            ProfileFileError::Read { path, source } => ProfileFileError::Read {
-                path: path.clone(),
-                source: io::Error::new(source.kind(), source.to_string()),
-            },
-        }
-    }
-}
-
 /// The profiles (and `sso-session` / `services` sections) of a config and a credentials file, merged.
 #[derive(Clone, Debug, Default)]
 pub struct ProfileSet {

@@ -140,7 +140,7 @@ impl ProvideCredentials for EcsProvider {
                 }
                 _ => "check the container credentials endpoint",
             };
-            CredentialsError::invalid(SOURCE, format!("{e}; {hint}"))
+            CredentialsError::failed(SOURCE, format!("{e}; {hint}"))
         })?;
         match response.status {
             200 => {}
@@ -157,7 +157,7 @@ impl ProvideCredentials for EcsProvider {
                     _ => String::new(),
                 };
                 let detail = error_detail(&response.body, authorization.as_ref());
-                return Err(CredentialsError::invalid(
+                return Err(CredentialsError::failed(
                     SOURCE,
                     format!("GET {shown} answered HTTP {status}{tries} ({detail}){hint}"),
                 ));
@@ -165,7 +165,7 @@ impl ProvideCredentials for EcsProvider {
         }
         tracing::debug!(url = shown, "credentials from the container credentials endpoint");
         metadata::parse_credentials(&response.body, Temporary::Optional, SOURCE.to_owned())
-            .map_err(|e| CredentialsError::invalid(SOURCE, format!("GET {shown}: {e}")))
+            .map_err(|e| CredentialsError::failed(SOURCE, format!("GET {shown}: {e}")))
     }
 }
 

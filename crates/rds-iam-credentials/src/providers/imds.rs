@@ -186,7 +186,7 @@ impl ImdsProvider {
             200 => {
                 let value = response.text().trim().to_owned();
                 if value.is_empty() || !value.chars().all(|c| c.is_ascii_graphic()) {
-                    return Err(CredentialsError::invalid(
+                    return Err(CredentialsError::failed(
                         SOURCE,
                         format!(
                             "the session token from PUT {url} is empty or not printable ASCII ({} bytes)",
@@ -197,7 +197,7 @@ impl ImdsProvider {
                 Secret::new(value)
             }
             403 => {
-                return Err(CredentialsError::invalid(
+                return Err(CredentialsError::failed(
                     SOURCE,
                     format!(
                         "PUT {url} was refused (HTTP 403): the instance metadata service is disabled on this instance \
@@ -243,7 +243,7 @@ impl ImdsProvider {
                 return Ok(response);
             }
             if renewed {
-                return Err(CredentialsError::invalid(
+                return Err(CredentialsError::failed(
                     SOURCE,
                     format!(
                         "GET {url} refused a new session token (HTTP 401 twice): check the instance's metadata options"
@@ -273,7 +273,7 @@ fn no_answer(endpoint: &str, error: &HttpError, first_contact: bool) -> Credenti
             SOURCE,
             format!("the instance metadata service at {endpoint} stopped answering: {error}"),
         ),
-        _ => CredentialsError::invalid(
+        _ => CredentialsError::failed(
             SOURCE,
             format!("{error}: that is not an answer of an instance metadata service; check the endpoint setting"),
         ),
@@ -286,7 +286,7 @@ fn bad_status(method: &str, url: &str, response: &Response, status: u16) -> Cred
     } else {
         String::new()
     };
-    CredentialsError::invalid(
+    CredentialsError::failed(
         SOURCE,
         format!(
             "{method} {url} answered HTTP {status}{tries} ({}); try again later, or check the instance's metadata \
@@ -329,7 +329,7 @@ impl ProvideCredentials for ImdsProvider {
             ));
         }
         if !is_role_name(&role) {
-            return Err(CredentialsError::invalid(
+            return Err(CredentialsError::failed(
                 SOURCE,
                 format!(
                     "GET {roles_url} did not answer with an IAM role name ({})",
@@ -354,7 +354,7 @@ impl ProvideCredentials for ImdsProvider {
         }
         tracing::debug!(role, "credentials from the instance metadata service");
         metadata::parse_credentials(&response.body, Temporary::Required, format!("{SOURCE} (role {role})"))
-            .map_err(|e| CredentialsError::invalid(SOURCE, format!("GET {creds_url}: {e}")))
+            .map_err(|e| CredentialsError::failed(SOURCE, format!("GET {creds_url}: {e}")))
     }
 }
 

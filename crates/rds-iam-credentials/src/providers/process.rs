@@ -37,7 +37,7 @@ pub(crate) fn run(
     timeout: Duration,
 ) -> Result<Credentials, CredentialsError> {
     let shown = shown_command(command);
-    let invalid = |message: String| CredentialsError::invalid(source_name, format!("credential_process {message}"));
+    let invalid = |message: String| CredentialsError::failed(source_name, format!("credential_process {message}"));
     let output = execute(command, timeout).map_err(|e| invalid(format!("{shown} {e}")))?;
     if !output.success {
         let stderr = shown_stderr(command, &output);

@@ -390,7 +390,7 @@ pub(crate) fn execute(
         };
         credentials = sts
             .assume_role(&credentials, &params)
-            .map_err(|message| CredentialsError::invalid(&hop_source, message))?
+            .map_err(|message| CredentialsError::failed(&hop_source, message))?
             .with_source(format!("{source_name} (role {})", hop.role_arn));
     }
     Ok(credentials)

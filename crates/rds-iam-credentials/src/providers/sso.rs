@@ -60,6 +60,7 @@ pub(crate) fn provide(
     source_name: &str,
 ) -> Result<Credentials, CredentialsError> {
     let invalid = |message: String| CredentialsError::invalid(source_name, message);
+    let failed = |message: String| CredentialsError::failed(source_name, message);
     let login = format!("run `aws sso login --profile {profile_name}`");
     let (Some(account_id), Some(role_name)) = (&sso.account_id, &sso.role_name) else {
         return Err(invalid(
@@ -88,7 +89,7 @@ pub(crate) fn provide(
             None,
             None,
         )
-        .map_err(|e| invalid(format!("{what} failed: {e}")))?;
+        .map_err(|e| failed(format!("{what} failed: {e}")))?;
     let json: Option<Value> = serde_json::from_slice(&response.body).ok();
     if !response.is_success() {
         let message = json
@@ -101,7 +102,7 @@ pub(crate) fn provide(
             403 => "check that the role exists and is assigned to you in this account".to_owned(),
             _ => "try again later".to_owned(),
         };
-        return Err(invalid(format!(
+        return Err(failed(format!(
             "{what} was refused (HTTP {}): {message}; {hint}",
             response.status
         )));
@@ -109,17 +110,17 @@ pub(crate) fn provide(
     let role = json
         .as_ref()
         .and_then(|j| j.get("roleCredentials"))
-        .ok_or_else(|| invalid(format!("{what} answered without roleCredentials")))?;
+        .ok_or_else(|| failed(format!("{what} answered without roleCredentials")))?;
     let field = |key: &str| {
         role.get(key)
             .and_then(Value::as_str)
             .filter(|v| !v.is_empty())
-            .ok_or_else(|| invalid(format!("{what} answered without roleCredentials.{key}")))
+            .ok_or_else(|| failed(format!("{what} answered without roleCredentials.{key}")))
     };
     let expiration = role
         .get("expiration")
         .and_then(Value::as_u64)
-        .ok_or_else(|| invalid(format!("{what} answered without roleCredentials.expiration")))?;
+        .ok_or_else(|| failed(format!("{what} answered without roleCredentials.expiration")))?;
     Ok(Credentials::new(field("accessKeyId")?, field("secretAccessKey")?)
         .with_session_token(field("sessionToken")?)
         .with_expiry(SystemTime::UNIX_EPOCH + Duration::from_millis(expiration))

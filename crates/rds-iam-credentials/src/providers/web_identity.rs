@@ -109,5 +109,5 @@ pub(crate) fn assume_role_with_web_identity(
         .map(str::to_owned)
         .unwrap_or_else(|| default_session_name(config.clock().now()));
     sts.assume_role_with_web_identity(role_arn, &session_name, token)
-        .map_err(|message| CredentialsError::invalid(source_name, message))
+        .map_err(|message| CredentialsError::failed(source_name, message))
 }

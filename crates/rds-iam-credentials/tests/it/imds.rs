@@ -59,7 +59,10 @@ fn expect_not_found(
 fn expect_invalid(result: Result<rds_iam_credentials::Credentials, CredentialsError>, text: &str) -> CredentialsError {
     let err = result.unwrap_err();
     assert!(
-        matches!(err, CredentialsError::Invalid { .. }),
+        matches!(
+            err,
+            CredentialsError::InvalidConfiguration { .. } | CredentialsError::ProviderError { .. }
+        ),
         "expected invalid: {err}"
     );
     assert!(err.to_string().contains(text), "expected {text:?} in: {err}");

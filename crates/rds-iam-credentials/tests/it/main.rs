@@ -80,7 +80,9 @@ pub(crate) fn assert_no_secret(err: &CredentialsError, secrets: &[&str]) {
 /// The `Display` of an `Invalid` error (panics on any other outcome).
 pub(crate) fn invalid<T: std::fmt::Debug>(result: Result<T, CredentialsError>) -> String {
     match result {
-        Err(err @ CredentialsError::Invalid { .. }) => err.to_string(),
+        Err(err @ (CredentialsError::InvalidConfiguration { .. } | CredentialsError::ProviderError { .. })) => {
+            err.to_string()
+        }
         other => panic!("expected an Invalid error, got {other:?}"),
     }
 }
