@@ -14,7 +14,7 @@ mod sign;
 pub use cache::{DEFAULT_REFRESH_MARGIN, TokenCache};
 pub use credentials::Credentials;
 pub use decode::{DecodedToken, decode};
-pub use endpoint::{Endpoint, EndpointKind, Partition};
+pub use endpoint::{Endpoint, EndpointKind, Partition, is_region};
 pub use error::Error;
 pub use region::{RegionChoice, RegionSource, choose_region};
 pub use secret::Secret;
