@@ -10,6 +10,8 @@ mod error;
 mod region;
 mod secret;
 mod sign;
+#[doc(hidden)]
+pub mod sync;
 
 pub use cache::{DEFAULT_REFRESH_MARGIN, TokenCache};
 pub use credentials::Credentials;
