@@ -5,12 +5,13 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use rds_iam_token::rfc3339;
 use x509_parser::certificate::X509Certificate;
 use x509_parser::pem::Pem;
 use x509_parser::prelude::{ASN1Time, FromDer};
 use x509_parser::public_key::PublicKey;
 
-use crate::time_fmt::{date, rfc3339};
+use crate::time_fmt::date;
 
 /// What [`verify_bundle`] checks besides the fixed rules.
 #[derive(Clone, Debug)]

@@ -12,6 +12,7 @@ mod secret;
 mod sign;
 #[doc(hidden)]
 pub mod sync;
+mod time_fmt;
 
 pub use cache::{DEFAULT_REFRESH_MARGIN, TokenCache};
 pub use credentials::Credentials;
@@ -21,3 +22,4 @@ pub use error::Error;
 pub use region::{RegionChoice, RegionSource, choose_region};
 pub use secret::Secret;
 pub use sign::{AuthToken, MAX_EXPIRES_IN, SERVICE, TokenRequest, validate_host};
+pub use time_fmt::{rfc3339, try_rfc3339};
