@@ -26,7 +26,7 @@ const MAX_SKEW: Duration = Duration::from_secs(300);
 /// Skew worth a warning: NTP keeps clocks within milliseconds.
 const WARN_SKEW: Duration = Duration::from_secs(60);
 /// A token's lifetime.
-const TOKEN_LIFETIME: Duration = Duration::from_secs(900);
+const TOKEN_LIFETIME: Duration = rds_iam_token::MAX_EXPIRES_IN;
 /// MySQL's port, and RDS's default.
 const DEFAULT_PORT: u16 = 3306;
 /// Limit for each network step (TCP connect, the TLS probe).
