@@ -306,7 +306,7 @@ impl IamConnector {
             self.target.port(),
             self.target.signing_host(),
             &self.ca_bundle,
-            true,
+            TlsCheck::DangerSkipHostname,
             self.connect_timeout,
         )?;
         if let Some(waived) = &probe.waived_name_error {

@@ -55,7 +55,7 @@ pub fn probe_tls_host(
     port: u16,
     server_name: &str,
     ca_bundle: &Path,
-    skip_name: bool,
+    check: TlsCheck,
     timeout: Duration,
 ) -> Result<(SocketAddr, TlsProbe), ConnectError> {
     let unreachable = |detail: String| ConnectError::Unreachable {
@@ -65,7 +65,7 @@ pub fn probe_tls_host(
     };
     let mut last = unreachable("the name has no address".to_owned());
     for addr in (host, port).to_socket_addrs().map_err(|e| unreachable(e.to_string()))? {
-        match probe_tls(addr, server_name, ca_bundle, skip_name, timeout) {
+        match probe_tls(addr, server_name, ca_bundle, check, timeout) {
             Err(e @ ConnectError::Unreachable { .. }) => last = e,
             other => return other.map(|probe| (addr, probe)),
         }
@@ -74,17 +74,22 @@ pub fn probe_tls_host(
 }
 
 /// Connects to `addr`, reads the MySQL greeting, asks for TLS and runs the handshake, checking the server's
-/// certificate against the roots in the PEM file `ca_bundle` and against `server_name` (unless `skip_name`).
+/// certificate against the roots in the PEM file `ca_bundle` and against `server_name`, unless `check` is
+/// [`TlsCheck::DangerSkipHostname`] (the chain is then still checked, and a name mismatch is reported in
+/// [`TlsProbe::waived_name_error`]).
 ///
 /// `Err` when there is nothing to check: the server is unreachable, is not a MySQL server, or does not offer TLS
-/// ([`ConnectError::ServerWithoutTls`]); or the bundle cannot be read.
+/// ([`ConnectError::ServerWithoutTls`]); or the bundle cannot be read. [`TlsCheck::DangerAcceptAnyCertificate`]
+/// is refused before anything is dialed: the probe exists to judge the certificate, and a verdict that accepts
+/// anything would say nothing (nor would quietly checking more than was asked).
 pub fn probe_tls(
     addr: SocketAddr,
     server_name: &str,
     ca_bundle: &Path,
-    skip_name: bool,
+    check: TlsCheck,
     timeout: Duration,
 ) -> Result<TlsProbe, ConnectError> {
+    let skip_name = name_check_waived(check, "the TLS probe")?;
     rds_iam_credentials::install_crypto_provider();
     let ctx = Context {
         user: String::new(),
@@ -182,18 +187,8 @@ pub fn probe_tls(
 /// chain is then still checked against the bundle). [`TlsCheck::DangerAcceptAnyCertificate`] is refused: code
 /// that does its own TLS has no reason to turn verification off.
 pub fn tls_client_config(ca_bundle: &Path, check: TlsCheck) -> Result<Arc<ClientConfig>, ConnectError> {
+    let skip_name = name_check_waived(check, "a login that does its own TLS")?;
     rds_iam_credentials::install_crypto_provider();
-    let skip_name = match check {
-        TlsCheck::Full => false,
-        TlsCheck::DangerSkipHostname => true,
-        TlsCheck::DangerAcceptAnyCertificate => {
-            return Err(ConnectError::Target(
-                "a login that does its own TLS always verifies the certificate chain against the CA bundle; \
-                 accepting any certificate is not supported there"
-                    .to_owned(),
-            ));
-        }
-    };
     let verifier = Arc::new(Recorder::new(ca_bundle, skip_name)?);
     Ok(Arc::new(
         ClientConfig::builder()
@@ -201,6 +196,19 @@ pub fn tls_client_config(ca_bundle: &Path, check: TlsCheck) -> Result<Arc<Client
             .with_custom_certificate_verifier(verifier)
             .with_no_client_auth(),
     ))
+}
+
+/// Whether `check` waives the name check; `what` (the probe, or a login that does its own TLS) refuses
+/// [`TlsCheck::DangerAcceptAnyCertificate`], since [`Recorder`] always checks the chain against the bundle.
+fn name_check_waived(check: TlsCheck, what: &str) -> Result<bool, ConnectError> {
+    match check {
+        TlsCheck::Full => Ok(false),
+        TlsCheck::DangerSkipHostname => Ok(true),
+        TlsCheck::DangerAcceptAnyCertificate => Err(ConnectError::Target(format!(
+            "{what} always verifies the certificate chain against the CA bundle; accepting any certificate is not \
+             supported there"
+        ))),
+    }
 }
 
 #[derive(Clone, Debug, Default)]

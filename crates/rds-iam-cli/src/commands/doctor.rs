@@ -514,7 +514,7 @@ fn check_tls(args: &DoctorArgs, ctx: &Context, signing_host: Option<&str>, f: &m
         Err(e) => return Check::new(NAME, Status::Fail, format!("{e:#}")),
     };
     let skip_name = args.target.danger_skip_hostname_check;
-    let probe = match rds_iam_mysql::probe_tls(addr, host, &bundle, skip_name, NETWORK_TIMEOUT) {
+    let probe = match rds_iam_mysql::probe_tls(addr, host, &bundle, args.target.tls_check(), NETWORK_TIMEOUT) {
         Ok(probe) => probe,
         Err(e) => return Check::new(NAME, Status::Fail, e.to_string()),
     };
