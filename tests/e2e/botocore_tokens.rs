@@ -218,3 +218,33 @@ fn the_test_beds_validator_accepts_botocore_tokens() {
         assert!(verdict.is_ok(), "seed {seed}: {verdict:?} for {case}\n{token}");
     }
 }
+
+/// `rds_iam_token::is_region` (the one region rule of the token request, endpoint parsing and the CA bundle)
+/// accepts every region botocore's `partitions.json` lists, and none of its `aws-global`-style pseudo regions.
+#[test]
+fn every_botocore_region_is_a_region() {
+    let script = "import json, botocore.loaders\n\
+                  data = botocore.loaders.Loader().load_data('partitions')\n\
+                  print(json.dumps([r for p in data['partitions'] for r in p['regions']]))";
+    let out = Command::new(python())
+        .args(["-c", script])
+        .output()
+        .expect("start python");
+    assert!(
+        out.status.success(),
+        "reading botocore's partitions failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let names: Vec<String> = serde_json::from_slice(&out.stdout).unwrap();
+    let (pseudo, regions): (Vec<&String>, Vec<&String>) = names.iter().partition(|r| r.ends_with("-global"));
+    assert!(regions.len() > 30, "botocore lists only {regions:?}");
+    for region in regions {
+        assert!(
+            rds_iam_token::is_region(region),
+            "botocore's {region} is not a region to rds-iam"
+        );
+    }
+    for name in pseudo {
+        assert!(!rds_iam_token::is_region(name), "{name} is not a region");
+    }
+}

@@ -155,3 +155,25 @@ fn every_file_says_what_it_holds_and_every_allow_says_why() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// rds-iam-ca keeps a private copy of `rds_iam_credentials::install_crypto_provider` (it does not depend on the
+/// credentials crate, and the token crate, the one both depend on, has no rustls): the two bodies must stay the
+/// same, so every crate installs the same process-wide provider (ring).
+#[test]
+fn install_crypto_provider_copies_agree() {
+    let body = |path: &str| {
+        let text = std::fs::read_to_string(root().join(path)).unwrap();
+        let start = text
+            .find("fn install_crypto_provider() {")
+            .unwrap_or_else(|| panic!("{path} has no install_crypto_provider"));
+        let end = start + text[start..].find("\n}\n").expect("the function ends");
+        text[start..end].to_owned()
+    };
+    let credentials = body("crates/rds-iam-credentials/src/http.rs");
+    let ca = body("crates/rds-iam-ca/src/download.rs");
+    assert_eq!(credentials, ca, "the two install_crypto_provider bodies differ");
+    assert!(
+        credentials.contains("rustls::crypto::ring::default_provider().install_default()"),
+        "{credentials}"
+    );
+}

@@ -210,6 +210,10 @@ impl Downloader {
 }
 
 /// Makes ring rustls's process-wide provider, once (a no-op if the program already chose one).
+///
+/// A copy of `rds_iam_credentials::install_crypto_provider`: this crate does not depend on rds-iam-credentials
+/// (DESIGN.md keeps ca beside it), and rds-iam-token, the one crate both depend on, has no rustls by design.
+/// `tests/e2e/tidy.rs` checks that the two bodies stay identical.
 fn install_crypto_provider() {
     static ONCE: OnceLock<()> = OnceLock::new();
     ONCE.get_or_init(|| {
@@ -225,4 +229,22 @@ fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
         cause = next;
     }
     cause.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Installs ring's provider as the process default. The copy in rds-iam-credentials' http.rs must stay the same
+    /// (`install_crypto_provider_copies_agree` in tests/e2e/tidy.rs).
+    #[test]
+    fn installs_ring_as_the_process_default() {
+        install_crypto_provider();
+        let installed = rustls::crypto::CryptoProvider::get_default().expect("a default provider");
+        let ring = rustls::crypto::ring::default_provider();
+        let suites = |p: &rustls::crypto::CryptoProvider| p.cipher_suites.iter().map(|s| s.suite()).collect::<Vec<_>>();
+        let groups = |p: &rustls::crypto::CryptoProvider| p.kx_groups.iter().map(|g| g.name()).collect::<Vec<_>>();
+        assert_eq!(suites(installed), suites(&ring));
+        assert_eq!(groups(installed), groups(&ring));
+    }
 }

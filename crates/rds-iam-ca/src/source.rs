@@ -3,10 +3,9 @@
 
 use std::fmt;
 
-use rds_iam_token::{Endpoint, Partition};
+use rds_iam_token::{Endpoint, Partition, is_region};
 
 use crate::Error;
-use crate::verify::is_region;
 
 /// The commercial partition's bundle host.
 const AWS: &str = "https://truststore.pki.rds.amazonaws.com";

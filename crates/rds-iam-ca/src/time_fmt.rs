@@ -1,22 +1,8 @@
-//! Dates for messages: RFC 3339 timestamps and plain dates.
+//! Dates for messages: plain dates; timestamps are [`rds_iam_token::rfc3339`], the workspace's one format.
 
 use std::time::SystemTime;
 
-/// `2061-05-19T19:06:26Z`; a time outside years 0–9999 as its `Debug` form.
-pub(crate) fn rfc3339(t: SystemTime) -> String {
-    offset_date_time(t)
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
-        .unwrap_or_else(|| format!("{t:?}"))
-}
-
-/// `t` as a calendar time, if `time` can hold it (`OffsetDateTime::from` panics when it cannot).
-fn offset_date_time(t: SystemTime) -> Option<time::OffsetDateTime> {
-    let epoch = time::OffsetDateTime::UNIX_EPOCH;
-    match t.duration_since(SystemTime::UNIX_EPOCH) {
-        Ok(after) => epoch.checked_add(after.try_into().ok()?),
-        Err(before) => epoch.checked_sub(before.duration().try_into().ok()?),
-    }
-}
+use rds_iam_token::rfc3339;
 
 /// `2061-05-19`.
 pub(crate) fn date(t: SystemTime) -> String {

@@ -5,12 +5,13 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use rds_iam_token::rfc3339;
 use x509_parser::certificate::X509Certificate;
 use x509_parser::pem::Pem;
 use x509_parser::prelude::{ASN1Time, FromDer};
 use x509_parser::public_key::PublicKey;
 
-use crate::time_fmt::{date, rfc3339};
+use crate::time_fmt::date;
 
 /// What [`verify_bundle`] checks besides the fixed rules.
 #[derive(Clone, Debug)]
@@ -640,23 +641,12 @@ fn named_key_type(subject: &str) -> Option<KeyType> {
         .map(KeyType::from_name)
 }
 
-/// The first word of `subject` shaped like an AWS region: `xx-name-N` or `xx-name-name-N`, lowercase.
+/// The first word of `subject` shaped like an AWS region ([`rds_iam_token::is_region`]).
 pub(crate) fn region_in(subject: &str) -> Option<String> {
-    subject.split_whitespace().find(|w| is_region(w)).map(str::to_owned)
-}
-
-/// `us-east-1`, `us-gov-west-1`, `cn-north-1`, `eu-isoe-west-1`: lowercase words and a final number.
-pub(crate) fn is_region(word: &str) -> bool {
-    let parts: Vec<&str> = word.split('-').collect();
-    parts.len() >= 3
-        && parts.len() <= 5
-        && parts[0].len() == 2
-        && parts[..parts.len() - 1]
-            .iter()
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
-        && parts
-            .last()
-            .is_some_and(|n| !n.is_empty() && n.len() <= 2 && n.bytes().all(|b| b.is_ascii_digit()))
+    subject
+        .split_whitespace()
+        .find(|w| rds_iam_token::is_region(w))
+        .map(str::to_owned)
 }
 
 fn asn1_time(t: SystemTime) -> ASN1Time {
@@ -730,8 +720,7 @@ mod tests {
             Some("us-gov-west-1")
         );
         assert_eq!(region_in("Amazon RDS Root 2019 CA"), None);
-        assert!(!is_region("rds-ca-2019"));
-        assert!(!is_region("US-EAST-1"));
+        assert_eq!(region_in("Amazon RDS rds-ca-2019 US-EAST-1 Root CA"), None);
     }
 
     /// Found with the `ca_bundle` fuzz target's input format: a check time past year 9999 was taken as the epoch

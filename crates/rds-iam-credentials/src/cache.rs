@@ -2,8 +2,10 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
+use std::sync::{Mutex, TryLockError};
 use std::time::{Duration, SystemTime};
+
+use rds_iam_token::sync::lock;
 
 use crate::{Clock, Credentials, CredentialsError, ProvideCredentials};
 
@@ -181,12 +183,6 @@ impl fmt::Debug for CachingProvider {
             .field("current", &lock(&self.current).as_ref().map(|c| &c.credentials))
             .finish()
     }
-}
-
-/// Locks `mutex`, also after a panic in another holder (for values that are only ever replaced whole).
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Values are only ever replaced whole, so a panic elsewhere cannot leave them half-written.
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 #[cfg(test)]

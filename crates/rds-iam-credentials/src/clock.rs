@@ -1,8 +1,10 @@
 //! [`Clock`]: the current time, real or controlled by a test.
 
 use std::fmt;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
+
+use rds_iam_token::sync::lock;
 
 /// Where providers and caches read the time: the system clock, or a manual clock tests move.
 ///
@@ -39,21 +41,21 @@ impl Clock {
         match &self.0 {
             #[allow(clippy::disallowed_methods)] // the one place this crate reads the real clock
             Source::System => SystemTime::now(),
-            Source::Manual(t) => *t.lock().unwrap_or_else(PoisonError::into_inner),
+            Source::Manual(t) => *lock(t),
         }
     }
 
     /// Moves a manual clock forward (no effect on the system clock).
     pub fn advance(&self, by: Duration) {
         if let Source::Manual(t) = &self.0 {
-            *t.lock().unwrap_or_else(PoisonError::into_inner) += by;
+            *lock(t) += by;
         }
     }
 
     /// Sets a manual clock (no effect on the system clock).
     pub fn set(&self, to: SystemTime) {
         if let Source::Manual(t) = &self.0 {
-            *t.lock().unwrap_or_else(PoisonError::into_inner) = to;
+            *lock(t) = to;
         }
     }
 }

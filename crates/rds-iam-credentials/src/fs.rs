@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 // The map is only ever changed by whole inserts, so a panic elsewhere cannot leave it half-written.
-use crate::cache::lock;
+use rds_iam_token::sync::lock;
 
 /// Where providers read files (profile files, token files) and write the one file they update (a refreshed SSO
 /// token): the real file system, or a set of files in memory shared by clones.

@@ -129,6 +129,7 @@ impl std::error::Error for HttpError {}
 
 /// Makes ring rustls's process-wide provider, once (a no-op if the program already chose one). reqwest and the
 /// mysql crate build their rustls configs from that provider; every rds-iam crate that opens TLS calls this first.
+/// (rds-iam-ca, which does not depend on this crate, has a private copy that `tests/e2e/tidy.rs` keeps identical.)
 pub fn install_crypto_provider() {
     static ONCE: OnceLock<()> = OnceLock::new();
     ONCE.get_or_init(|| {
@@ -378,5 +379,18 @@ mod tests {
                 "{url}: {shown}"
             );
         }
+    }
+
+    /// Installs ring's provider as the process default. The copy in rds-iam-ca's download.rs must stay the same
+    /// (`install_crypto_provider_copies_agree` in tests/e2e/tidy.rs).
+    #[test]
+    fn installs_ring_as_the_process_default() {
+        install_crypto_provider();
+        let installed = rustls::crypto::CryptoProvider::get_default().expect("a default provider");
+        let ring = rustls::crypto::ring::default_provider();
+        let suites = |p: &rustls::crypto::CryptoProvider| p.cipher_suites.iter().map(|s| s.suite()).collect::<Vec<_>>();
+        let groups = |p: &rustls::crypto::CryptoProvider| p.kx_groups.iter().map(|g| g.name()).collect::<Vec<_>>();
+        assert_eq!(suites(installed), suites(&ring));
+        assert_eq!(groups(installed), groups(&ring));
     }
 }

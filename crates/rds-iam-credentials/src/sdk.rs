@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use aws_credential_types::provider::{self, future};
 
-use crate::{CredentialsError, ProvideCredentials};
+use crate::{Credentials, CredentialsError, ProvideCredentials};
 
 /// Lets AWS SDK clients (aws-sdk-rds in `rds-iam-admin`) use rds-iam's credential chain, so the SDK sees exactly
 /// the credentials `rds-iam token` signs with.
@@ -44,7 +44,7 @@ impl provider::ProvideCredentials for SdkCredentialsProvider {
                 let _ = tx.send(inner.provide());
             });
             match rx.await {
-                Ok(Ok(creds)) => Ok((&creds).into()),
+                Ok(Ok(creds)) => Ok(to_sdk(&creds)),
                 Ok(Err(err @ CredentialsError::NotFound { .. })) => {
                     Err(provider::error::CredentialsError::not_loaded(err.to_string()))
                 }
@@ -55,6 +55,18 @@ impl provider::ProvideCredentials for SdkCredentialsProvider {
             }
         })
     }
+}
+
+/// `creds` as the SDK's credentials: the same keys, session token and expiry (a plain function: neither type is
+/// this crate's, so it cannot be a `From` impl, and the token crate's API stays free of aws-credential-types).
+fn to_sdk(creds: &Credentials) -> aws_credential_types::Credentials {
+    aws_credential_types::Credentials::new(
+        creds.access_key_id(),
+        creds.secret_access_key().expose(),
+        creds.session_token().map(|t| t.expose().clone()),
+        creds.expiry(),
+        "rds-iam",
+    )
 }
 
 #[cfg(test)]
@@ -100,6 +112,18 @@ mod tests {
             (creds.access_key_id(), creds.secret_access_key(), creds.session_token()),
             ("AKID", "S", Some("T"))
         );
+    }
+
+    #[test]
+    fn converts_keys_session_token_and_expiry() {
+        let t = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1000);
+        let sdk = to_sdk(&Credentials::new("A", "B").with_session_token("C").with_expiry(t));
+        assert_eq!(
+            (sdk.access_key_id(), sdk.secret_access_key(), sdk.session_token()),
+            ("A", "B", Some("C"))
+        );
+        assert_eq!(sdk.expiry(), Some(t));
+        assert_eq!(to_sdk(&Credentials::new("A", "B")).session_token(), None);
     }
 
     #[test]

@@ -122,7 +122,7 @@ impl IamConnector {
         self
     }
 
-    /// Token lifetime (default and maximum 900 s).
+    /// Token lifetime (default and maximum [`rds_iam_token::MAX_EXPIRES_IN`], 900 s).
     pub fn with_token_lifetime(mut self, expires_in: Duration) -> Self {
         self.expires_in = expires_in;
         self
@@ -296,7 +296,7 @@ impl IamConnector {
             self.target.port(),
             self.target.signing_host(),
             &self.ca_bundle,
-            true,
+            TlsCheck::DangerSkipHostname,
             self.connect_timeout,
         )?;
         if let Some(waived) = &probe.waived_name_error {

@@ -57,9 +57,10 @@ pub enum ConnectError {
         /// The name.
         name: String,
     },
-    /// This way of logging in does not support the certificate check asked for.
+    /// The TLS probe and logins that do their own TLS always verify the chain: they refuse to accept any certificate.
     #[error(
-        "a login that does its own TLS always verifies the certificate chain against the CA bundle; {check:?} is not supported there"
+        "{check:?} is not supported here: the TLS probe and logins that do their own TLS always verify the \
+         certificate chain against the CA bundle"
     )]
     UnsupportedTlsCheck {
         /// The check asked for.

@@ -1,7 +1,9 @@
 //! [`ConnectRateLimiter`]: a token bucket for new IAM logins.
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use rds_iam_token::sync::lock;
 
 /// Keeps new connections under `per_second` on average, allowing bursts of `burst`.
 ///
@@ -101,7 +103,7 @@ impl ConnectRateLimiter {
     /// Takes a permit if one is available at `now`; otherwise says how long to wait (at most an hour, see
     /// [`MIN_PER_SECOND`](Self::MIN_PER_SECOND)).
     pub fn try_acquire_at(&self, now: Instant) -> Result<(), Duration> {
-        let mut bucket = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut bucket = lock(&self.state);
         let elapsed = now.saturating_duration_since(bucket.updated).as_secs_f64();
         bucket.tokens = (bucket.tokens + elapsed * self.per_second).min(self.burst);
         bucket.updated = bucket.updated.max(now);

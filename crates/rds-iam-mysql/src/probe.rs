@@ -8,7 +8,7 @@ use std::fmt;
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::path::Path;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use mysql_common::constants::CapabilityFlags;
@@ -16,6 +16,7 @@ use mysql_common::io::ParseBuf;
 use mysql_common::packets::{HandshakePacket, SslRequest};
 use mysql_common::proto::MySerialize;
 use mysql_common::proto::sync_framed::MySyncFramed;
+use rds_iam_token::sync::lock;
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::pem::PemObject;
@@ -54,7 +55,7 @@ pub fn probe_tls_host(
     port: u16,
     server_name: &str,
     ca_bundle: &Path,
-    skip_name: bool,
+    check: TlsCheck,
     timeout: Duration,
 ) -> Result<(SocketAddr, TlsProbe), ConnectError> {
     let unreachable = |source: ErrorSource| ConnectError::Unreachable {
@@ -64,7 +65,7 @@ pub fn probe_tls_host(
     };
     let mut last = unreachable(message_source("the name has no address".to_owned()));
     for addr in (host, port).to_socket_addrs().map_err(|e| unreachable(Arc::new(e)))? {
-        match probe_tls(addr, server_name, ca_bundle, skip_name, timeout) {
+        match probe_tls(addr, server_name, ca_bundle, check, timeout) {
             Err(e @ ConnectError::Unreachable { .. }) => last = e,
             other => return other.map(|probe| (addr, probe)),
         }
@@ -73,17 +74,22 @@ pub fn probe_tls_host(
 }
 
 /// Connects to `addr`, reads the MySQL greeting, asks for TLS and runs the handshake, checking the server's
-/// certificate against the roots in the PEM file `ca_bundle` and against `server_name` (unless `skip_name`).
+/// certificate against the roots in the PEM file `ca_bundle` and against `server_name`, unless `check` is
+/// [`TlsCheck::DangerSkipHostname`] (the chain is then still checked, and a name mismatch is reported in
+/// [`TlsProbe::waived_name_error`]).
 ///
 /// `Err` when there is nothing to check: the server is unreachable, is not a MySQL server, or does not offer TLS
-/// ([`ConnectError::ServerWithoutTls`]); or the bundle cannot be read.
+/// ([`ConnectError::ServerWithoutTls`]); or the bundle cannot be read. [`TlsCheck::DangerAcceptAnyCertificate`]
+/// is refused before anything is dialed: the probe exists to judge the certificate, and a verdict that accepts
+/// anything would say nothing (nor would quietly checking more than was asked).
 pub fn probe_tls(
     addr: SocketAddr,
     server_name: &str,
     ca_bundle: &Path,
-    skip_name: bool,
+    check: TlsCheck,
     timeout: Duration,
 ) -> Result<TlsProbe, ConnectError> {
+    let skip_name = name_check_waived(check)?;
     rds_iam_credentials::install_crypto_provider();
     let ctx = Context {
         user: String::new(),
@@ -185,14 +191,8 @@ pub fn probe_tls(
 /// chain is then still checked against the bundle). [`TlsCheck::DangerAcceptAnyCertificate`] is refused: code
 /// that does its own TLS has no reason to turn verification off.
 pub fn tls_client_config(ca_bundle: &Path, check: TlsCheck) -> Result<Arc<ClientConfig>, ConnectError> {
+    let skip_name = name_check_waived(check)?;
     rds_iam_credentials::install_crypto_provider();
-    let skip_name = match check {
-        TlsCheck::Full => false,
-        TlsCheck::DangerSkipHostname => true,
-        TlsCheck::DangerAcceptAnyCertificate => {
-            return Err(ConnectError::UnsupportedTlsCheck { check });
-        }
-    };
     let verifier = Arc::new(Recorder::new(ca_bundle, skip_name)?);
     Ok(Arc::new(
         ClientConfig::builder()
@@ -200,6 +200,16 @@ pub fn tls_client_config(ca_bundle: &Path, check: TlsCheck) -> Result<Arc<Client
             .with_custom_certificate_verifier(verifier)
             .with_no_client_auth(),
     ))
+}
+
+/// Whether `check` waives the name check; [`TlsCheck::DangerAcceptAnyCertificate`] is refused, since [`Recorder`]
+/// always checks the chain against the bundle.
+fn name_check_waived(check: TlsCheck) -> Result<bool, ConnectError> {
+    match check {
+        TlsCheck::Full => Ok(false),
+        TlsCheck::DangerSkipHostname => Ok(true),
+        TlsCheck::DangerAcceptAnyCertificate => Err(ConnectError::UnsupportedTlsCheck { check }),
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -257,7 +267,7 @@ impl Recorder {
     }
 
     fn seen(&self) -> Seen {
-        self.seen.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        lock(&self.seen).clone()
     }
 }
 
@@ -270,7 +280,7 @@ impl ServerCertVerifier for Recorder {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut seen = lock(&self.seen);
         seen.chain = std::iter::once(end_entity)
             .chain(intermediates)
             .map(|c| c.as_ref().to_vec())

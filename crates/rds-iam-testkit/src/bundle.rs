@@ -2,8 +2,9 @@
 //! `If-None-Match` handling and faults.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
+use crate::lock;
 use crate::{FakeHttpServer, Recorded, Reply, TestPki};
 
 /// What the bundle server answers for one path.
@@ -50,11 +51,7 @@ impl FakeBundleServer {
         let server = {
             let routes = routes.clone();
             FakeHttpServer::start_tls(pki.server_config(), move |req| {
-                let route = routes
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .get(&req.path)
-                    .cloned();
+                let route = lock(&routes).get(&req.path).cloned();
                 answer(route, req)
             })
         };
@@ -63,10 +60,7 @@ impl FakeBundleServer {
 
     /// Sets what `path` answers.
     pub fn set(&self, path: &str, reply: BundleReply) {
-        self.routes
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(path.to_owned(), reply);
+        lock(&self.routes).insert(path.to_owned(), reply);
     }
 
     /// Serves `body` at `path` with `etag` (e.g. `"\"v1\""`) and a fixed `Last-Modified`.

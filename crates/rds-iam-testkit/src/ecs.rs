@@ -1,7 +1,8 @@
 //! [`FakeEcs`]: an ECS / EKS Pod Identity container credentials endpoint on loopback, with fault knobs.
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard};
 
+use crate::lock;
 use crate::{FakeHttpServer, Recorded, Reply};
 
 const PATH: &str = "/v1/credentials";
@@ -40,7 +41,7 @@ impl FakeEcs {
         }));
         let server = {
             let state = state.clone();
-            FakeHttpServer::start(move |req| answer(&mut state.lock().unwrap_or_else(PoisonError::into_inner), req))
+            FakeHttpServer::start(move |req| answer(&mut lock(&state), req))
         };
         FakeEcs { server, state }
     }
@@ -53,7 +54,7 @@ impl FakeEcs {
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.state)
     }
 
     /// `http://127.0.0.1:PORT/v1/credentials`: the value for `AWS_CONTAINER_CREDENTIALS_FULL_URI`.

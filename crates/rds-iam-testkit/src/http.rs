@@ -3,9 +3,11 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
+
+use crate::lock;
 
 /// One request as the server saw it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -181,12 +183,12 @@ impl FakeHttpServer {
 
     /// Every request so far, in arrival order.
     pub fn requests(&self) -> Vec<Recorded> {
-        self.requests.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        lock(&self.requests).clone()
     }
 
     /// Forgets the recorded requests.
     pub fn clear(&self) {
-        self.requests.lock().unwrap_or_else(PoisonError::into_inner).clear();
+        lock(&self.requests).clear();
     }
 }
 
@@ -240,10 +242,7 @@ fn serve(stream: impl Connection, requests: &Mutex<Vec<Recorded>>, stop: &Atomic
     let Some(request) = read_request(&mut reader) else {
         return;
     };
-    requests
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .push(request.clone());
+    lock(requests).push(request.clone());
     let mut stream = reader.into_inner();
     let finish = reply(&mut stream, handler(&request), stop);
     if finish {

@@ -1,8 +1,9 @@
 //! [`FakeImds`]: an EC2 instance metadata service (IMDSv2 credentials paths) on loopback, with fault knobs.
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use crate::lock;
 use crate::{FakeHttpServer, Recorded, Reply};
 
 const TOKEN_PATH: &str = "/latest/api/token";
@@ -53,7 +54,7 @@ impl FakeImds {
         }));
         let server = {
             let state = state.clone();
-            FakeHttpServer::start(move |req| answer(&mut state.lock().unwrap_or_else(PoisonError::into_inner), req))
+            FakeHttpServer::start(move |req| answer(&mut lock(&state), req))
         };
         FakeImds { server, state }
     }
@@ -75,7 +76,7 @@ impl FakeImds {
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.state)
     }
 
     /// `http://127.0.0.1:PORT`: the value for `AWS_EC2_METADATA_SERVICE_ENDPOINT`.

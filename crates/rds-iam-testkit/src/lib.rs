@@ -45,3 +45,10 @@ pub use mysql_server::{Greeting, LoginAttempt, Outcome, RdsLikeOptions, RdsLikeS
 pub use pki::{PkiFiles, RdsLikeCa, TestPki, at_year, pem_certificate};
 pub use sso::{FakeSsoPortal, SsoFault, SsoRoleCredentials};
 pub use sts::FakeSts;
+
+/// Locks `mutex`, also after a panic in another holder (a test that failed while a server thread held it): the
+/// servers' state is recorded or replaced in one step, so it is never half-written, and the next test still runs.
+/// rds-iam-testkit depends on no rds-iam crate, so it has its own copy of `rds_iam_token::sync::lock`.
+fn lock<T: ?Sized>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}

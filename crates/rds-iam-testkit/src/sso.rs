@@ -1,7 +1,8 @@
 //! [`FakeSsoPortal`]: the IAM Identity Center portal's `GetRoleCredentials` on a [`FakeHttpServer`].
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
+use crate::lock;
 use crate::{FakeHttpServer, Recorded, Reply};
 
 /// What the portal does instead of answering normally.
@@ -76,9 +77,7 @@ impl FakeSsoPortal {
             fault: None,
         }));
         let shared = state.clone();
-        let server = FakeHttpServer::start(move |request| {
-            answer(&shared.lock().unwrap_or_else(PoisonError::into_inner), request)
-        });
+        let server = FakeHttpServer::start(move |request| answer(&lock(&shared), request));
         FakeSsoPortal { server, state }
     }
 
@@ -108,7 +107,7 @@ impl FakeSsoPortal {
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.state)
     }
 }
 

@@ -2,9 +2,10 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use crate::sync::lock;
 use crate::{AuthToken, Credentials, Error, TokenRequest};
 
 /// How long before expiry a cached token is replaced, unless set with [`TokenCache::with_refresh_margin`].
@@ -148,11 +149,6 @@ fn prune(slots: &mut HashMap<u64, Vec<Entry>>, now: SystemTime) {
         });
     }
     slots.retain(|_, bucket| !bucket.is_empty());
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // The data stays consistent even if a thread panicked while holding the lock: it only ever replaces values.
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 #[cfg(test)]

@@ -121,19 +121,6 @@ impl Credentials {
     }
 }
 
-/// For AWS SDK clients (aws-sdk-rds in `rds-iam-admin`): the same keys, session token and expiry.
-impl From<&Credentials> for aws_credential_types::Credentials {
-    fn from(creds: &Credentials) -> Self {
-        aws_credential_types::Credentials::new(
-            &creds.access_key_id,
-            creds.secret_access_key.expose(),
-            creds.session_token.as_ref().map(|t| t.expose().clone()),
-            creds.expiry,
-            "rds-iam",
-        )
-    }
-}
-
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Credentials")
@@ -161,18 +148,6 @@ mod tests {
         assert!(shown.contains("ASIAEXAMPLE"));
         assert!(!shown.contains("SECRETKEYVALUE"), "{shown}");
         assert!(!shown.contains("SESSIONTOKENVALUE"), "{shown}");
-    }
-
-    #[test]
-    fn converts_for_the_aws_sdk() {
-        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1000);
-        let sdk =
-            aws_credential_types::Credentials::from(&Credentials::new("A", "B").with_session_token("C").with_expiry(t));
-        assert_eq!(
-            (sdk.access_key_id(), sdk.secret_access_key(), sdk.session_token()),
-            ("A", "B", Some("C"))
-        );
-        assert_eq!(sdk.expiry(), Some(t));
     }
 
     #[test]

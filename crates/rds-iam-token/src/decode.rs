@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 use percent_encoding::percent_decode_str;
 
 use crate::Error;
-use crate::sign::SERVICE;
+use crate::sign::{MAX_EXPIRES_IN, SERVICE};
 
 /// The fields of a token, as [`decode`] reads them. Contains nothing secret: the signature and session token
 /// are not kept.
@@ -154,9 +154,14 @@ pub fn decode(token: &str) -> Result<DecodedToken, Error> {
     let expires_in = expires
         .parse::<u64>()
         .ok()
-        .filter(|s| (1..=900).contains(s))
+        .filter(|s| (1..=MAX_EXPIRES_IN.as_secs()).contains(s))
         .map(Duration::from_secs)
-        .ok_or_else(|| Error::malformed(format!("X-Amz-Expires {expires:?} is not 1 to 900 seconds")))?;
+        .ok_or_else(|| {
+            Error::malformed(format!(
+                "X-Amz-Expires {expires:?} is not 1 to {} seconds",
+                MAX_EXPIRES_IN.as_secs()
+            ))
+        })?;
     let signed_headers = required(fields.signed_headers, "X-Amz-SignedHeaders")?;
     let signature = required(fields.signature, "X-Amz-Signature")?;
     if signature.len() != 64

@@ -306,16 +306,30 @@ fn is_id(id: &str) -> bool {
     !id.is_empty() && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
 }
 
-/// `xx-word[-word…]-N`: `us-east-1`, `us-gov-west-1`, `cn-northwest-1`, `us-isob-east-1`.
-pub(crate) fn is_region(label: &str) -> bool {
-    let parts: Vec<&str> = label.split('-').collect();
-    parts.len() >= 3
-        && parts[0].len() >= 2
-        && parts[..parts.len() - 1]
-            .iter()
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
-        && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
-        && !parts[parts.len() - 1].is_empty()
+/// Whether `name` is shaped like an AWS region name: `us-east-1`, `us-gov-west-1`, `cn-north-1`,
+/// `us-isob-east-1`, `eusc-de-east-1`.
+///
+/// The rule, from the regions botocore knows (`partitions.json`): an area code of 2 to 4 lowercase letters (`us`,
+/// `eusc`), one to three more lowercase words, and a number of one or two digits; 3 to 5 parts joined by `-`.
+/// Anything else — `us_east_1`, `US-EAST-1`, `east`, an availability zone (`us-east-1a`), a local zone
+/// (`us-west-2-lax-1`), a CA bundle name (`rds-ca-2019`), path characters — is not a region. It checks the shape
+/// only: a region that does not exist yet but is named like the others is accepted.
+///
+/// ```
+/// assert!(rds_iam_token::is_region("eu-central-2"));
+/// assert!(!rds_iam_token::is_region("us-east-1/../x"));
+/// ```
+pub fn is_region(name: &str) -> bool {
+    let parts: Vec<&str> = name.split('-').collect();
+    let Some((number, words)) = parts.split_last() else {
+        return false;
+    };
+    let word = |w: &&str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase());
+    (2..=4).contains(&words.len())
+        && words.first().is_some_and(|area| (2..=4).contains(&area.len()))
+        && words.iter().all(word)
+        && (1..=2).contains(&number.len())
+        && number.bytes().all(|b| b.is_ascii_digit())
 }
 
 #[cfg(test)]
@@ -480,5 +494,64 @@ mod tests {
         assert_eq!(Partition::from_region("us-isob-east-1"), Partition::AwsIsoB);
         assert_eq!(Partition::from_region("us-iso-west-1"), Partition::AwsIso);
         assert_eq!(Partition::AwsUsGov.to_string(), "aws-us-gov");
+    }
+
+    /// One rule for the whole workspace (the token request, endpoint parsing, the CA bundle's region): every
+    /// partition's region names, and nothing that only looks close.
+    #[test]
+    fn region_names() {
+        for region in [
+            "us-east-1",
+            "us-gov-west-1",
+            "cn-north-1",
+            "cn-northwest-1",
+            "eu-central-2",
+            "ap-southeast-5",
+            "us-isob-east-1",
+            "us-iso-west-1",
+            "us-isof-south-1",
+            "eu-isoe-west-1",
+            "eusc-de-east-1",
+            "mx-central-1",
+            "il-central-1",
+        ] {
+            assert!(is_region(region), "{region} is a region");
+        }
+        for not in [
+            "",
+            "east",
+            "us-east",
+            "us_east_1",
+            "US-EAST-1",
+            "Us-east-1",
+            "us-east-1a",
+            "us-east-",
+            "-east-1",
+            "us--east-1",
+            "us-east--1",
+            "us-east-1-",
+            " us-east-1",
+            "us-east-1 ",
+            "us-east-1.",
+            "us-east-1/..",
+            "../us-east-1",
+            "us-east-1/x",
+            "us/east-1",
+            "us.east-1",
+            "us-east-1\\",
+            "us-east-1\0",
+            "us-eäst-1",
+            "u-east-1",
+            "abcde-east-1",
+            "us-east-123",
+            "us-east-x",
+            "us-west-2-lax-1",
+            "rds-ca-2019",
+            "us-a-b-c-d-1",
+            "aws-global",
+            "aws-iso-b-global",
+        ] {
+            assert!(!is_region(not), "{not:?} is not a region");
+        }
     }
 }

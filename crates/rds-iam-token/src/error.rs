@@ -108,7 +108,9 @@ impl fmt::Display for Error {
             ),
             Error::ExpiresInOutOfRange { seconds } => write!(
                 f,
-                "a token can be valid for 1 to 900 seconds (15 minutes), not {seconds}: RDS rejects longer lifetimes"
+                "a token can be valid for 1 to {} seconds ({} minutes), not {seconds}: RDS rejects longer lifetimes",
+                crate::MAX_EXPIRES_IN.as_secs(),
+                crate::MAX_EXPIRES_IN.as_secs() / 60
             ),
             Error::IncompleteCredentials => {
                 f.write_str("the credentials have an empty access key id or secret access key")

@@ -162,12 +162,16 @@ impl TargetArgs {
         if let Some(database) = &self.database {
             target = target.with_database(database)?;
         }
-        let check = if self.danger_skip_hostname_check {
+        Ok(IamConnector::with_shared_credentials(target, credentials, ca_bundle).with_tls_check(self.tls_check()))
+    }
+
+    /// What `--danger-skip-hostname-check` asks of the certificate check.
+    pub(crate) fn tls_check(&self) -> TlsCheck {
+        if self.danger_skip_hostname_check {
             TlsCheck::DangerSkipHostname
         } else {
             TlsCheck::Full
-        };
-        Ok(IamConnector::with_shared_credentials(target, credentials, ca_bundle).with_tls_check(check))
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
+use rds_iam_admin::shell_quote;
 use rds_iam_credentials::{Credentials, DefaultChain, ProvideCredentials};
 
 use crate::commands::{human, rfc3339};
@@ -103,18 +104,6 @@ fn env_lines(creds: &Credentials, export: bool) -> String {
         .collect()
 }
 
-/// Single-quotes a value for POSIX shells when it holds anything but safe characters.
-fn shell_quote(value: &str) -> String {
-    if value
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "+/=-_.:".contains(c))
-    {
-        value.to_owned()
-    } else {
-        format!("'{}'", value.replace('\'', r"'\''"))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::time::{Duration, SystemTime};
@@ -137,5 +126,14 @@ mod tests {
              export AWS_SESSION_TOKEN='t o'\\''k'\nexport AWS_CREDENTIAL_EXPIRATION=2023-11-14T22:13:20Z\n"
         );
         assert!(env_lines(&Credentials::new("A", "B"), false).starts_with("AWS_ACCESS_KEY_ID=A\n"));
+    }
+
+    /// An empty value is written `''`, as every shell reads it (it used to be left bare).
+    #[test]
+    fn empty_values_are_quoted() {
+        assert_eq!(
+            env_lines(&Credentials::new("A", "").with_session_token(""), true),
+            "export AWS_ACCESS_KEY_ID=A\nexport AWS_SECRET_ACCESS_KEY=''\nexport AWS_SESSION_TOKEN=''\n"
+        );
     }
 }

@@ -26,7 +26,7 @@ const MAX_SKEW: Duration = Duration::from_secs(300);
 /// Skew worth a warning: NTP keeps clocks within milliseconds.
 const WARN_SKEW: Duration = Duration::from_secs(60);
 /// A token's lifetime.
-const TOKEN_LIFETIME: Duration = Duration::from_secs(900);
+const TOKEN_LIFETIME: Duration = rds_iam_token::MAX_EXPIRES_IN;
 /// MySQL's port, and RDS's default.
 const DEFAULT_PORT: u16 = 3306;
 /// Limit for each network step (TCP connect, the TLS probe).
@@ -517,7 +517,7 @@ fn check_tls(args: &DoctorArgs, ctx: &Context, signing_host: Option<&str>, f: &m
         Err(e) => return Check::new(NAME, Status::Fail, format!("{e:#}")),
     };
     let skip_name = args.target.danger_skip_hostname_check;
-    let probe = match rds_iam_mysql::probe_tls(addr, host, &bundle, skip_name, NETWORK_TIMEOUT) {
+    let probe = match rds_iam_mysql::probe_tls(addr, host, &bundle, args.target.tls_check(), NETWORK_TIMEOUT) {
         Ok(probe) => probe,
         Err(e) => return Check::new(NAME, Status::Fail, crate::advice::explain(&e)),
     };

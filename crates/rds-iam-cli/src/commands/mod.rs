@@ -26,9 +26,11 @@ pub(crate) mod doctor;
 pub(crate) mod mysql_client;
 pub(crate) mod token;
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use clap::ValueEnum;
+/// `2019-01-01T00:15:00Z` (whole seconds): the workspace's one time format, shared with the libraries' messages.
+pub(crate) use rds_iam_token::rfc3339;
 
 /// `--output` of the commands that report to people or scripts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -48,16 +50,6 @@ pub(crate) fn print_out(text: &str) -> std::io::Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other,
     }
-}
-
-/// `2019-01-01T00:15:00Z` (whole seconds).
-pub(crate) fn rfc3339(t: SystemTime) -> String {
-    let t = time::OffsetDateTime::from(t);
-    // Whole seconds: what people read and what AWS timestamps carry.
-    t.replace_nanosecond(0)
-        .unwrap_or(t)
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| format!("{t}"))
 }
 
 /// `2d 3h`, `1h 5m`, `14m 59s`, `7s`.

@@ -140,11 +140,15 @@ fn parse_port(port: &str) -> anyhow::Result<u16> {
     }
 }
 
+/// RDS's longest token lifetime, the default of `--expires-in` (whose help text and default, which clap needs as
+/// literals, a test keeps equal to it).
+const MAX_EXPIRES_IN_SECS: u64 = rds_iam_token::MAX_EXPIRES_IN.as_secs();
+
 fn parse_expires_in(value: &str) -> anyhow::Result<Duration> {
     match value.trim().parse::<u64>() {
-        Ok(s @ 1..=900) => Ok(Duration::from_secs(s)),
+        Ok(s @ 1..=MAX_EXPIRES_IN_SECS) => Ok(Duration::from_secs(s)),
         Ok(s) => Err(rds_iam_token::Error::ExpiresInOutOfRange { seconds: s }.into()),
-        Err(_) => bail!("--expires-in {value:?} is not a number of seconds from 1 to 900"),
+        Err(_) => bail!("--expires-in {value:?} is not a number of seconds from 1 to {MAX_EXPIRES_IN_SECS}"),
     }
 }
 
@@ -251,5 +255,17 @@ mod tests {
                 .to_string()
                 .contains("1 to 900 seconds")
         );
+    }
+
+    /// clap needs `--expires-in`'s default and help as literals: they must say what the token crate allows.
+    #[test]
+    fn expires_in_default_and_help_follow_max_expires_in() {
+        let cli = crate::cli_command();
+        let token = cli.find_subcommand("token").unwrap();
+        let arg = token.get_arguments().find(|a| a.get_id() == "expires_in").unwrap();
+        let max = MAX_EXPIRES_IN_SECS.to_string();
+        assert_eq!(arg.get_default_values(), [std::ffi::OsStr::new(&max)]);
+        let help = arg.get_help().unwrap().to_string();
+        assert!(help.ends_with(&format!("1 to {max}")), "{help}");
     }
 }

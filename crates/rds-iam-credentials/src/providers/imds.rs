@@ -2,8 +2,10 @@
 
 use std::fmt;
 use std::str::FromStr;
-use std::sync::{Mutex, PoisonError};
+use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
+
+use rds_iam_token::sync::lock;
 
 use super::metadata::{self, Temporary, describe_body, send_with_retries};
 use crate::http::{Http, HttpError, Response};
@@ -173,7 +175,7 @@ impl ImdsProvider {
 
     /// The cached session token, or a new one.
     fn session_token(&self, endpoint: &str, deadline: Instant) -> Result<Secret<String>, CredentialsError> {
-        let mut cached = self.token.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut cached = lock(&self.token);
         let now = self.clock.now();
         if let Some(token) = cached.as_ref().filter(|t| t.endpoint == endpoint && now < t.renew_at) {
             return Ok(token.value.clone());
@@ -229,7 +231,7 @@ impl ImdsProvider {
     }
 
     fn forget_session_token(&self) {
-        *self.token.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        *lock(&self.token) = None;
     }
 
     /// `GET url` with the session token; a 401 renews the token and tries once more.

@@ -334,7 +334,8 @@ pub(crate) fn read_create_token(
         .and_then(Value::as_u64)
         .ok_or_else(|| format!("{what} answered without expiresIn"))?;
     let expiry = now.checked_add(Duration::from_secs(expires_in));
-    let (Some(expiry), Some(expires_at)) = (expiry, expiry.and_then(cache_time)) else {
+    // `2024-01-02T03:04:05Z`, whole seconds, as the AWS CLI writes cache times.
+    let (Some(expiry), Some(expires_at)) = (expiry, expiry.and_then(rds_iam_token::try_rfc3339)) else {
         return Err(format!("{what} answered an expiresIn out of range ({expires_in})"));
     };
     if expires_in == 0 {
@@ -363,13 +364,6 @@ pub(crate) fn read_create_token(
         expires_at,
         expiry,
     })
-}
-
-/// `2024-01-02T03:04:05Z`, whole seconds, as the AWS CLI writes cache times.
-fn cache_time(at: SystemTime) -> Option<String> {
-    let seconds = at.duration_since(SystemTime::UNIX_EPOCH).ok()?.as_secs();
-    let at = time::OffsetDateTime::from_unix_timestamp(i64::try_from(seconds).ok()?).ok()?;
-    at.format(&time::format_description::well_known::Rfc3339).ok()
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! `IamConnector::connect`: what reaches the server, and how failures are classified.
 
 use mysql::prelude::Queryable;
-use rds_iam_mysql::ConnectError;
+use rds_iam_mysql::{ConnectError, TlsCheck};
 use rds_iam_testkit::{Outcome, RdsLikeOptions, RdsLikeServer};
 
 use super::*;
@@ -173,19 +173,20 @@ fn the_probe_shows_the_chain_and_checks_the_endpoint_name() {
     let bed = bed(|o| o);
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], bed.server.port()));
     let timeout = Duration::from_secs(10);
-    let good = rds_iam_mysql::probe_tls(addr, "localhost", &bed.ca, false, timeout).unwrap();
+    let good = rds_iam_mysql::probe_tls(addr, "localhost", &bed.ca, TlsCheck::Full, timeout).unwrap();
     assert!(good.verdict.is_ok(), "{:?}", good.verdict);
     assert_eq!(good.protocol.as_deref(), Some("TLSv1_3"));
     assert_eq!(good.chain.len(), 2, "leaf and intermediate");
     // Another endpoint name: refused, unless waived; the chain is shown either way.
-    let other = rds_iam_mysql::probe_tls(addr, "db.example.com", &bed.ca, false, timeout).unwrap();
+    let other = rds_iam_mysql::probe_tls(addr, "db.example.com", &bed.ca, TlsCheck::Full, timeout).unwrap();
     assert!(
         matches!(other.verdict, Err(ConnectError::HostnameMismatch { .. })),
         "{:?}",
         other.verdict
     );
     assert_eq!(other.chain.len(), 2);
-    let waived = rds_iam_mysql::probe_tls(addr, "db.example.com", &bed.ca, true, timeout).unwrap();
+    let waived =
+        rds_iam_mysql::probe_tls(addr, "db.example.com", &bed.ca, TlsCheck::DangerSkipHostname, timeout).unwrap();
     assert!(
         waived.verdict.is_ok() && waived.waived_name_error.is_some(),
         "{waived:?}"
@@ -195,8 +196,37 @@ fn the_probe_shows_the_chain_and_checks_the_endpoint_name() {
     // A server without TLS: nothing to probe.
     let plain = RdsLikeServer::start(RdsLikeOptions::without_tls().lax());
     let plain_addr = std::net::SocketAddr::from(([127, 0, 0, 1], plain.port()));
-    let err = rds_iam_mysql::probe_tls(plain_addr, "localhost", &bed.ca, false, timeout).unwrap_err();
+    let err = rds_iam_mysql::probe_tls(plain_addr, "localhost", &bed.ca, TlsCheck::Full, timeout).unwrap_err();
     assert!(matches!(err, ConnectError::ServerWithoutTls), "{err}");
+}
+
+/// A probe judges the certificate, so "accept any certificate" is refused, before anything is dialed.
+#[test]
+fn the_probe_refuses_to_accept_any_certificate() {
+    let bed = bed(|o| o);
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], bed.server.port()));
+    let any = TlsCheck::DangerAcceptAnyCertificate;
+    let err = rds_iam_mysql::probe_tls(addr, "localhost", &bed.ca, any, Duration::from_secs(10)).unwrap_err();
+    assert!(err.to_string().contains("the TLS probe always verifies"), "{err}");
+    let err = rds_iam_mysql::probe_tls_host(
+        "127.0.0.1",
+        bed.server.port(),
+        "localhost",
+        &bed.ca,
+        any,
+        Duration::from_secs(10),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ConnectError::UnsupportedTlsCheck {
+                check: TlsCheck::DangerAcceptAnyCertificate
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(bed.server.connections(), 0, "nothing dialed");
 }
 
 #[test]

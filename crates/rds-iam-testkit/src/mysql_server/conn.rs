@@ -20,7 +20,8 @@ use mysql_common::proto::sync_framed::MySyncFramed;
 use rustls::{ProtocolVersion, ServerConfig, ServerConnection, StreamOwned};
 
 use super::query::{self, Answer, Context, Value};
-use super::{LoginAttempt, Outcome, Shared, lock};
+use super::{LoginAttempt, Outcome, Shared};
+use crate::lock;
 
 const CLEAR_PASSWORD: &str = "mysql_clear_password";
 

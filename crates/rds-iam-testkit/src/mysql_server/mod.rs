@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -28,7 +28,7 @@ use rustls::ServerConfig;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
-use crate::TestPki;
+use crate::{TestPki, lock};
 
 /// How the server greets: which version string and which default authentication plugin it announces.
 #[non_exhaustive]
@@ -349,8 +349,4 @@ impl Drop for LiveGuard<'_> {
     fn drop(&mut self) {
         lock(&self.shared.live).remove(&self.id);
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
