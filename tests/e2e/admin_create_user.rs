@@ -4,7 +4,7 @@
 
 use std::time::SystemTime;
 
-use rds_iam_admin::{Authentication, CreateUser, Engine, MasterLogin};
+use rds_iam_admin::{Authentication, CreateUser, Engine, Error, MasterLogin};
 use rds_iam_e2e::pam_check_bin;
 use rds_iam_testkit::{ADMIN_USER, MariaDb, MariaDbOptions, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY};
 use rds_iam_token::{Credentials, Secret, TokenRequest};
@@ -93,7 +93,8 @@ fn hostile_user_names_are_stored_exactly() {
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "o'brien@%");
 
-    // A wrong master password is refused with a message that names the login, not the password.
+    // A wrong master password is refused with a message that names the login, not the password; the server's
+    // answer is the source.
     let wrong = MasterLogin::new(
         "localhost",
         server.port(),
@@ -102,12 +103,30 @@ fn hostile_user_names_are_stored_exactly() {
         server.ca_path(),
     )
     .execute(&["SELECT 1".to_owned()])
-    .unwrap_err()
-    .to_string();
+    .unwrap_err();
+    assert!(
+        matches!(&wrong, Error::Login { user, .. } if user == ADMIN_USER),
+        "{wrong:?}"
+    );
+    let cause = std::error::Error::source(&wrong)
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    assert!(cause.contains("1045"), "{cause}");
+    let wrong = format!("{wrong}: {cause}");
     assert!(
         wrong.contains("cannot log in") && !wrong.contains("wrong-pw"),
         "{wrong}"
     );
+
+    // A failing statement is named, with the server's error as the source; the ones after it do not run.
+    let failed = login()
+        .execute(&["SELECT * FROM no_such_db.t".to_owned(), "SELECT 1".to_owned()])
+        .unwrap_err();
+    assert!(
+        matches!(&failed, Error::Statement { statement, .. } if statement == "SELECT * FROM no_such_db.t"),
+        "{failed:?}"
+    );
+    assert!(std::error::Error::source(&failed).is_some(), "{failed:?}");
 
     // Through a tunnel: dial an address the certificate may not name, check the certificate against the endpoint.
     let through = |endpoint: &str| {
@@ -122,9 +141,16 @@ fn hostile_user_names_are_stored_exactly() {
         .execute(&["SELECT 1".to_owned()])
     };
     through("localhost").unwrap_or_else(|e| panic!("through a tunnel to localhost: {e}"));
-    let wrong = through("mydb.c1a2b3c4d5e6.eu-west-1.rds.amazonaws.com")
-        .unwrap_err()
-        .to_string();
+    let refused = through("mydb.c1a2b3c4d5e6.eu-west-1.rds.amazonaws.com").unwrap_err();
+    assert!(
+        matches!(&refused, Error::TunnelRefused { endpoint, .. } if endpoint == "mydb.c1a2b3c4d5e6.eu-west-1.rds.amazonaws.com"),
+        "{refused:?}"
+    );
+    let cause = std::error::Error::source(&refused)
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    assert!(cause.contains("rds-iam proxy:"), "{cause}");
+    let wrong = refused.to_string();
     assert!(
         wrong.contains("is not mydb.c1a2b3c4d5e6.eu-west-1.rds.amazonaws.com")
             && wrong.contains("the password was not sent"),

@@ -8,7 +8,7 @@ mod policy;
 mod rds;
 mod sql;
 
-pub use error::Error;
+pub use error::{AnswerProblem, Error, ErrorSource, GrantProblem, InputProblem, Lookup, NotFound};
 pub use master::MasterLogin;
 pub use policy::{Policy, ResourceKind, shell_quote};
 pub use rds::{Apply, DbInfo, DbKind, DbTarget, Enabled, RdsAdmin, Wait, endpoint_url};

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use mysql::prelude::Queryable;
@@ -67,11 +68,18 @@ impl MasterLogin {
     pub fn execute(&self, statements: &[String]) -> Result<(), Error> {
         // The proxy (through a tunnel) lives as long as the connection.
         let (mut conn, _proxy) = self.connect()?;
-        conn.query_drop("SET SESSION sql_mode = REPLACE(@@SESSION.sql_mode, 'NO_BACKSLASH_ESCAPES', '')")
-            .map_err(|e| Error::Sql(format!("cannot set the session's SQL mode: {e}")))?;
+        let run = |conn: &mut Conn, statement: &str| {
+            conn.query_drop(statement).map_err(|e| Error::Statement {
+                statement: statement.to_owned(),
+                source: Arc::new(e),
+            })
+        };
+        run(
+            &mut conn,
+            "SET SESSION sql_mode = REPLACE(@@SESSION.sql_mode, 'NO_BACKSLASH_ESCAPES', '')",
+        )?;
         for statement in statements {
-            conn.query_drop(statement)
-                .map_err(|e| Error::Sql(format!("`{statement}` failed: {e}")))?;
+            run(&mut conn, statement)?;
         }
         Ok(())
     }
@@ -79,10 +87,9 @@ impl MasterLogin {
     fn connect(&self) -> Result<(Conn, Option<EmbeddedProxy>), Error> {
         rds_iam_credentials::install_crypto_provider();
         if !self.ca_bundle.is_file() {
-            return Err(Error::Sql(format!(
-                "the CA bundle {} does not exist: download the RDS bundle with `rds-iam ca fetch` or pass --ca-bundle",
-                self.ca_bundle.display()
-            )));
+            return Err(Error::CaBundleMissing {
+                path: self.ca_bundle.clone(),
+            });
         }
         if let Some((endpoint, socket_dir)) = &self.tunnel_to {
             return self.connect_through_proxy(endpoint, socket_dir);
@@ -105,23 +112,25 @@ impl MasterLogin {
             user = self.user,
             "master login over TLS"
         );
-        let conn = Conn::new(opts).map_err(|e| self.login_failed(&e))?;
+        let conn = Conn::new(opts).map_err(|e| self.login_failed(e))?;
         Ok((conn, None))
     }
 
     /// The login relayed by an embedded proxy that does the TLS itself (see [`MasterLogin::through_tunnel_to`]).
     fn connect_through_proxy(&self, endpoint: &str, socket_dir: &Path) -> Result<(Conn, Option<EmbeddedProxy>), Error> {
         let config = ProxyConfig::relay(&self.host, self.port, endpoint, &self.ca_bundle, TlsCheck::Full)
-            .map_err(|e| {
-                Error::Sql(format!(
-                    "cannot check the server behind {}:{} as {endpoint}: {e}",
-                    self.host, self.port
-                ))
+            .map_err(|e| Error::TunnelSetup {
+                host: self.host.clone(),
+                port: self.port,
+                endpoint: endpoint.to_owned(),
+                source: Arc::new(e),
             })?
             .with_connect_timeout(self.connect_timeout)
             .allow_users([self.user.as_str()]);
-        let proxy = EmbeddedProxy::start(config, socket_dir)
-            .map_err(|e| Error::Sql(format!("cannot start the local proxy in {}: {e}", socket_dir.display())))?;
+        let proxy = EmbeddedProxy::start(config, socket_dir).map_err(|e| Error::LocalProxy {
+            dir: socket_dir.to_owned(),
+            source: Arc::new(e),
+        })?;
         // A private Unix socket to our own proxy: no TLS on this leg (the proxy refuses a TLS request), the
         // password goes inside the proxy's TLS to `endpoint`.
         let opts = OptsBuilder::new()
@@ -136,27 +145,29 @@ impl MasterLogin {
             user = self.user,
             "master login through the local proxy (TLS checked against the bundle alone and the endpoint's name)"
         );
-        let conn = Conn::new(opts).map_err(|e| match &e {
+        let conn = Conn::new(opts).map_err(|e| match e {
             // The proxy's own refusals come before the password went anywhere.
-            mysql::Error::MySqlError(err) if err.message.starts_with("rds-iam proxy:") => Error::Sql(format!(
-                "the server behind {}:{} is not {endpoint}, or not one the CA bundle trusts; the password was not \
-                 sent: {}",
-                self.host, self.port, err.message
-            )),
-            _ => self.login_failed(&e),
+            mysql::Error::MySqlError(refusal) if refusal.message.starts_with("rds-iam proxy:") => {
+                Error::TunnelRefused {
+                    host: self.host.clone(),
+                    port: self.port,
+                    endpoint: endpoint.to_owned(),
+                    source: Arc::new(refusal),
+                }
+            }
+            other => self.login_failed(other),
         })?;
         Ok((conn, Some(proxy)))
     }
 
-    fn login_failed(&self, e: &mysql::Error) -> Error {
-        Error::Sql(format!(
-            "cannot log in to {}:{} as {} over TLS: {e} (check the master user and password, the security \
-             group, and that the CA bundle {} signs the server's certificate)",
-            self.host,
-            self.port,
-            self.user,
-            self.ca_bundle.display()
-        ))
+    fn login_failed(&self, e: mysql::Error) -> Error {
+        Error::Login {
+            host: self.host.clone(),
+            port: self.port,
+            user: self.user.clone(),
+            ca_bundle: self.ca_bundle.clone(),
+            source: Arc::new(e),
+        }
     }
 }
 

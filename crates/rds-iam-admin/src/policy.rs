@@ -6,6 +6,7 @@ use std::fmt;
 use rds_iam_token::Partition;
 
 use crate::Error;
+use crate::error::InputProblem;
 
 /// What a DB resource id names: the `rds-db:connect` ARN takes the resource id, not the DB's name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,32 +77,24 @@ impl Policy {
         resource_id: &str,
         user: &str,
     ) -> Result<Policy, Error> {
-        let invalid = |what: String| Err(Error::InvalidInput(what));
         if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
-            return invalid(format!(
-                "the account id {account:?} is not 12 digits: pass the DB's account (it is in the DB's ARN)"
-            ));
+            return Err(Error::invalid("account id", account, InputProblem::NotAccountId));
         }
         if region.is_empty()
             || !region
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         {
-            return invalid(format!("the region {region:?} is not a region name such as eu-west-1"));
+            return Err(Error::invalid("region", region, InputProblem::NotRegion));
         }
         let Some(kind) = ResourceKind::of(resource_id) else {
-            return invalid(format!(
-                "the resource id {resource_id:?} is not a DB resource id: it starts with db- (instance), cluster- \
-                 (Aurora cluster) or prx- (RDS Proxy); `rds-iam describe` shows it"
-            ));
+            return Err(Error::invalid("resource id", resource_id, InputProblem::NotResourceId));
         };
         if !resource_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-            return invalid(format!(
-                "the resource id {resource_id:?} has characters a resource id never has"
-            ));
+            return Err(Error::invalid("resource id", resource_id, InputProblem::BadCharacters));
         }
         if user.is_empty() {
-            return invalid("the DB user name is empty".to_owned());
+            return Err(Error::invalid("DB user name", user, InputProblem::Empty));
         }
         // `*` and `?` are IAM wildcards: a user named `*` would grant every user. Control characters and quotes have
         // no place in an ARN.
@@ -109,10 +102,7 @@ impl Policy {
             .chars()
             .find(|c| matches!(c, '*' | '?' | '"' | '\\') || c.is_control())
         {
-            return invalid(format!(
-                "the DB user name {user:?} contains {c:?}, which IAM would read as a wildcard or cannot take in a \
-                 policy: use a name without it"
-            ));
+            return Err(Error::invalid("DB user name", user, InputProblem::PolicyCharacter(c)));
         }
         Ok(Policy {
             partition,
@@ -298,15 +288,47 @@ mod tests {
     #[test]
     fn rejects_what_would_widen_or_break_the_arn() {
         let new = |account, resource, user| Policy::new(Partition::Aws, "us-east-1", account, resource, user);
-        assert!(new("12345678901", "db-A", "app").is_err());
-        assert!(new("12345678901x", "db-A", "app").is_err());
-        assert!(new(ACCOUNT, "mydb", "app").is_err());
-        assert!(new(ACCOUNT, "db-A/B", "app").is_err());
-        for user in ["", "*", "app*", "a?b", "a\"b", "a\\b", "a\nb"] {
+        let problem = |result: Result<Policy, Error>| match result {
+            Err(Error::InvalidInput { what, problem, .. }) => (what, problem),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            problem(new("12345678901", "db-A", "app")),
+            ("account id", InputProblem::NotAccountId)
+        );
+        assert_eq!(
+            problem(new("12345678901x", "db-A", "app")),
+            ("account id", InputProblem::NotAccountId)
+        );
+        assert_eq!(
+            problem(new(ACCOUNT, "mydb", "app")),
+            ("resource id", InputProblem::NotResourceId)
+        );
+        assert_eq!(
+            problem(new(ACCOUNT, "db-A/B", "app")),
+            ("resource id", InputProblem::BadCharacters)
+        );
+        for (user, expected) in [
+            ("", InputProblem::Empty),
+            ("*", InputProblem::PolicyCharacter('*')),
+            ("app*", InputProblem::PolicyCharacter('*')),
+            ("a?b", InputProblem::PolicyCharacter('?')),
+            ("a\"b", InputProblem::PolicyCharacter('"')),
+            ("a\\b", InputProblem::PolicyCharacter('\\')),
+            ("a\nb", InputProblem::PolicyCharacter('\n')),
+        ] {
+            assert_eq!(
+                problem(new(ACCOUNT, "db-A", user)),
+                ("DB user name", expected),
+                "{user:?}"
+            );
             let err = new(ACCOUNT, "db-A", user).unwrap_err();
             assert!(err.to_string().contains("user"), "{user:?}: {err}");
         }
-        assert!(Policy::new(Partition::Aws, "US-EAST-1", ACCOUNT, "db-A", "app").is_err());
+        assert_eq!(
+            problem(Policy::new(Partition::Aws, "US-EAST-1", ACCOUNT, "db-A", "app")),
+            ("region", InputProblem::NotRegion)
+        );
         // Quotes and spaces are legal in MySQL user names and in ARNs; JSON escaping handles the quote.
         let odd = new(ACCOUNT, "db-A", "o'brien x").unwrap();
         assert_eq!(

@@ -2,15 +2,16 @@
 //! a DB and enables IAM database authentication.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aws_sdk_rds::error::{DisplayErrorContext, ProvideErrorMetadata};
-use aws_sdk_rds::operation::RequestId;
+use aws_sdk_rds::error::ProvideErrorMetadata;
 use rds_iam_credentials::{Env, ProvideCredentials, SdkCredentialsProvider};
 use rds_iam_token::{Endpoint, EndpointKind, Partition};
 use serde::Serialize;
 
 use crate::Error;
+use crate::error::{AnswerProblem, Lookup, NotFound};
 
 /// Which DB to look at.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -18,9 +19,9 @@ use crate::Error;
 pub enum DbTarget {
     /// An endpoint hostname: the API (instances, clusters, proxies) is picked from the endpoint's kind.
     Hostname(String),
-    /// A DB instance identifier (`--db-instance`).
+    /// A DB instance identifier (`DBInstanceIdentifier`).
     Instance(String),
-    /// An Aurora DB cluster identifier (`--db-cluster`).
+    /// An Aurora DB cluster identifier (`DBClusterIdentifier`).
     Cluster(String),
 }
 
@@ -184,7 +185,7 @@ impl RdsAdmin {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| Error::Setup(format!("cannot start the async runtime: {e}")))?;
+            .map_err(|e| Error::Setup(Arc::new(e)))?;
         // HTTPS on rustls with ring (the workspace's one crypto provider) and the platform's trust store.
         let http = aws_smithy_http_client::Builder::new()
             .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
@@ -237,11 +238,9 @@ impl RdsAdmin {
     ) -> Result<Enabled, Error> {
         let before = self.describe(target)?;
         if before.kind == DbKind::Proxy {
-            return Err(Error::Unsupported(format!(
-                "{} is an RDS Proxy: IAM authentication is set per proxy auth entry (`aws rds modify-db-proxy --auth \
-                 …IAMAuth=REQUIRED`), and the databases behind it need no change",
-                before.identifier
-            )));
+            return Err(Error::ProxyUnsupported {
+                identifier: before.identifier,
+            });
         }
         let outcome = if before.iam_auth_enabled && before.iam_auth_pending != Some(false) {
             Enabled::AlreadyEnabled(before)
@@ -262,7 +261,7 @@ impl RdsAdmin {
                         .await
                         .map_err(|e| api_error("ModifyDBCluster", e))?
                         .db_cluster()
-                        .map(cluster_info)
+                        .map(|db| cluster_info(db, "ModifyDBCluster"))
                         .transpose()?
                         .ok_or_else(|| missing("ModifyDBCluster")),
                     _ => self
@@ -275,7 +274,7 @@ impl RdsAdmin {
                         .await
                         .map_err(|e| api_error("ModifyDBInstance", e))?
                         .db_instance()
-                        .map(instance_info)
+                        .map(|db| instance_info(db, "ModifyDBInstance"))
                         .transpose()?
                         .ok_or_else(|| missing("ModifyDBInstance")),
                 }
@@ -306,20 +305,15 @@ impl RdsAdmin {
                 });
             }
             if started.elapsed() >= wait.timeout {
-                return Err(Error::Timeout(format!(
-                    "IAM authentication on {} is not in effect after {}s (status {}, IAM auth {}{}): check again \
-                     with `rds-iam describe`; without --apply-immediately the change waits for the maintenance \
-                     window",
-                    info.identifier,
-                    wait.timeout.as_secs(),
-                    info.status,
-                    if info.iam_auth_enabled { "on" } else { "off" },
-                    if info.iam_auth_pending.is_some() {
-                        ", change pending"
-                    } else {
-                        ""
-                    },
-                )));
+                return Err(Error::Timeout {
+                    kind: info.kind,
+                    identifier: info.identifier,
+                    waited: wait.timeout,
+                    apply,
+                    status: info.status,
+                    iam_auth_enabled: info.iam_auth_enabled,
+                    iam_auth_pending: info.iam_auth_pending,
+                });
             }
         }
     }
@@ -333,11 +327,11 @@ impl RdsAdmin {
                 if let Some(region) = endpoint.region()
                     && region != self.region
                 {
-                    return Err(Error::InvalidInput(format!(
-                        "{host} is in {region}, but the RDS client calls {}: pass --region {region} (or leave \
-                         --region out)",
-                        self.region
-                    )));
+                    return Err(Error::RegionMismatch {
+                        host: host.clone(),
+                        host_region: region.to_owned(),
+                        client_region: self.region.clone(),
+                    });
                 }
                 let id = endpoint.identifier().unwrap_or_default().to_owned();
                 let found = match endpoint.kind() {
@@ -356,10 +350,7 @@ impl RdsAdmin {
                             .first()
                             .and_then(|e| e.db_cluster_identifier())
                         else {
-                            return Err(Error::NotFound(format!(
-                                "no custom cluster endpoint {id} in {}: check the hostname, or pass --db-cluster",
-                                self.region
-                            )));
+                            return Err(self.not_found(Lookup::ClusterEndpoint, &id));
                         };
                         self.cluster(cluster).await?
                     }
@@ -373,10 +364,7 @@ impl RdsAdmin {
                             .await
                             .map_err(|e| api_error("DescribeDBProxyEndpoints", e))?;
                         let Some(proxy) = out.db_proxy_endpoints().first().and_then(|e| e.db_proxy_name()) else {
-                            return Err(Error::NotFound(format!(
-                                "no proxy endpoint {id} in {}: check the hostname",
-                                self.region
-                            )));
+                            return Err(self.not_found(Lookup::ProxyEndpoint, &id));
                         };
                         self.proxy(proxy).await?
                     }
@@ -396,13 +384,10 @@ impl RdsAdmin {
             .db_instance_identifier(id)
             .send()
             .await
-            .map_err(|e| not_found_or(e, "DescribeDBInstances", &format!("DB instance {id}"), &self.region))?;
+            .map_err(|e| self.not_found_or(e, "DescribeDBInstances", Lookup::Instance, id))?;
         match out.db_instances().first() {
-            Some(db) => instance_info(db),
-            None => Err(Error::NotFound(format!(
-                "no DB instance {id} in {}: check the name and region",
-                self.region
-            ))),
+            Some(db) => instance_info(db, "DescribeDBInstances"),
+            None => Err(self.not_found(Lookup::Instance, id)),
         }
     }
 
@@ -413,13 +398,10 @@ impl RdsAdmin {
             .db_cluster_identifier(id)
             .send()
             .await
-            .map_err(|e| not_found_or(e, "DescribeDBClusters", &format!("DB cluster {id}"), &self.region))?;
+            .map_err(|e| self.not_found_or(e, "DescribeDBClusters", Lookup::Cluster, id))?;
         match out.db_clusters().first() {
-            Some(db) => cluster_info(db),
-            None => Err(Error::NotFound(format!(
-                "no DB cluster {id} in {}: check the name and region",
-                self.region
-            ))),
+            Some(db) => cluster_info(db, "DescribeDBClusters"),
+            None => Err(self.not_found(Lookup::Cluster, id)),
         }
     }
 
@@ -430,12 +412,12 @@ impl RdsAdmin {
             .db_proxy_name(name)
             .send()
             .await
-            .map_err(|e| not_found_or(e, "DescribeDBProxies", &format!("RDS Proxy {name}"), &self.region))?;
+            .map_err(|e| self.not_found_or(e, "DescribeDBProxies", Lookup::Proxy, name))?;
         let Some(proxy) = out.db_proxies().first() else {
-            return Err(Error::NotFound(format!("no RDS Proxy {name} in {}", self.region)));
+            return Err(self.not_found(Lookup::Proxy, name));
         };
         let arn = proxy.db_proxy_arn().unwrap_or_default().to_owned();
-        let parts = ArnParts::parse(&arn)?;
+        let parts = ArnParts::parse(&arn, "DescribeDBProxies")?;
         // The proxy's resource id is the last part of its ARN: `…:db-proxy:prx-0123…`.
         let resource_id = arn.rsplit(':').next().unwrap_or_default().to_owned();
         let iam = proxy.auth().iter().any(|a| {
@@ -469,7 +451,7 @@ impl RdsAdmin {
             let page = page.map_err(|e| api_error("DescribeDBInstances", e))?;
             for db in page.db_instances() {
                 if db.endpoint().and_then(|e| e.address()).map(str::to_ascii_lowercase) == Some(wanted.clone()) {
-                    return instance_info(db);
+                    return instance_info(db, "DescribeDBInstances");
                 }
             }
         }
@@ -482,14 +464,33 @@ impl RdsAdmin {
                     .flatten()
                     .any(|a| a.eq_ignore_ascii_case(&wanted));
                 if matches {
-                    return cluster_info(db);
+                    return cluster_info(db, "DescribeDBClusters");
                 }
             }
         }
-        Err(Error::NotFound(format!(
-            "no DB instance or cluster in {} has the endpoint {host}: pass --db-instance ID or --db-cluster ID",
-            self.region
-        )))
+        Err(self.not_found(Lookup::Address, host))
+    }
+
+    fn not_found(&self, what: Lookup, name: &str) -> Error {
+        Error::NotFound(NotFound::new(what, name, &self.region))
+    }
+
+    /// A `…NotFound…` error code is [`Error::NotFound`]; anything else an API error.
+    fn not_found_or<E, R>(
+        &self,
+        err: aws_sdk_rds::error::SdkError<E, R>,
+        call: &'static str,
+        what: Lookup,
+        name: &str,
+    ) -> Error
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        R: fmt::Debug + Send + Sync + 'static,
+    {
+        match err.code() {
+            Some(code) if code.contains("NotFound") => self.not_found(what, name),
+            _ => api_error(call, err),
+        }
     }
 }
 
@@ -507,9 +508,9 @@ pub fn endpoint_url(env: &Env) -> Option<String> {
         .map(|url| url.trim().to_owned())
 }
 
-fn instance_info(db: &aws_sdk_rds::types::DbInstance) -> Result<DbInfo, Error> {
+fn instance_info(db: &aws_sdk_rds::types::DbInstance, call: &'static str) -> Result<DbInfo, Error> {
     let arn = db.db_instance_arn().unwrap_or_default().to_owned();
-    let parts = ArnParts::parse(&arn)?;
+    let parts = ArnParts::parse(&arn, call)?;
     Ok(DbInfo {
         kind: DbKind::Instance,
         identifier: db.db_instance_identifier().unwrap_or_default().to_owned(),
@@ -531,9 +532,9 @@ fn instance_info(db: &aws_sdk_rds::types::DbInstance) -> Result<DbInfo, Error> {
     })
 }
 
-fn cluster_info(db: &aws_sdk_rds::types::DbCluster) -> Result<DbInfo, Error> {
+fn cluster_info(db: &aws_sdk_rds::types::DbCluster, call: &'static str) -> Result<DbInfo, Error> {
     let arn = db.db_cluster_arn().unwrap_or_default().to_owned();
-    let parts = ArnParts::parse(&arn)?;
+    let parts = ArnParts::parse(&arn, call)?;
     Ok(DbInfo {
         kind: DbKind::Cluster,
         identifier: db.db_cluster_identifier().unwrap_or_default().to_owned(),
@@ -556,6 +557,7 @@ fn cluster_info(db: &aws_sdk_rds::types::DbCluster) -> Result<DbInfo, Error> {
 }
 
 /// `arn:PARTITION:rds:REGION:ACCOUNT:…`.
+#[derive(Debug)]
 struct ArnParts {
     partition: String,
     region: String,
@@ -563,7 +565,7 @@ struct ArnParts {
 }
 
 impl ArnParts {
-    fn parse(arn: &str) -> Result<ArnParts, Error> {
+    fn parse(arn: &str, call: &'static str) -> Result<ArnParts, Error> {
         let parts: Vec<&str> = arn.splitn(6, ':').collect();
         match parts.as_slice() {
             ["arn", partition, "rds", region, account, _] if !region.is_empty() && !account.is_empty() => {
@@ -573,59 +575,40 @@ impl ArnParts {
                     account: (*account).to_owned(),
                 })
             }
-            _ => Err(Error::Api {
-                call: "Describe",
-                code: None,
-                message: format!("RDS returned the ARN {arn:?}, which is not an RDS ARN"),
+            _ => Err(Error::UnexpectedAnswer {
+                call,
+                problem: AnswerProblem::NotAnRdsArn(arn.to_owned()),
             }),
         }
     }
 }
 
 fn missing(call: &'static str) -> Error {
-    Error::Api {
+    Error::UnexpectedAnswer {
         call,
-        code: None,
-        message: "the answer has no DB in it".to_owned(),
+        problem: AnswerProblem::NoDb,
     }
 }
 
+/// AWS's code and message when it sent them; otherwise the SDK's error (not sent, timed out, not understood) as
+/// the source, whose own sources say why.
 fn api_error<E, R>(call: &'static str, err: aws_sdk_rds::error::SdkError<E, R>) -> Error
 where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: fmt::Debug,
-    aws_sdk_rds::error::SdkError<E, R>: RequestId,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: fmt::Debug + Send + Sync + 'static,
 {
     let code = err.code().map(str::to_owned);
-    let message = match (err.code(), err.message()) {
-        (Some(code), Some(message)) => {
-            let hint = match code {
-                "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" => {
-                    "; the credentials lack this RDS permission (see `rds-iam credentials` for who is calling)"
-                }
-                "InvalidClientTokenId" | "SignatureDoesNotMatch" | "ExpiredToken" => {
-                    "; check the credentials (`rds-iam credentials`)"
-                }
-                _ => "",
-            };
-            format!("{code}: {message}{hint}")
-        }
-        _ => format!("{}", DisplayErrorContext(&err)),
+    let message = err.message().map(str::to_owned);
+    let source = if code.is_none() && message.is_none() {
+        Some(Arc::new(err) as crate::error::ErrorSource)
+    } else {
+        None
     };
-    Error::Api { call, code, message }
-}
-
-fn not_found_or<E, R>(err: aws_sdk_rds::error::SdkError<E, R>, call: &'static str, what: &str, region: &str) -> Error
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: fmt::Debug,
-    aws_sdk_rds::error::SdkError<E, R>: RequestId,
-{
-    match err.code() {
-        Some(code) if code.contains("NotFound") => Error::NotFound(format!(
-            "{what} was not found in {region}: check the name, the region and the account"
-        )),
-        _ => api_error(call, err),
+    Error::Api {
+        call,
+        code,
+        message,
+        source,
     }
 }
 
@@ -653,12 +636,16 @@ mod tests {
 
     #[test]
     fn arn_parts() {
-        let parts = ArnParts::parse("arn:aws-cn:rds:cn-north-1:123456789012:db:mydb").unwrap();
+        let parts = ArnParts::parse("arn:aws-cn:rds:cn-north-1:123456789012:db:mydb", "DescribeDBInstances").unwrap();
         assert_eq!(
             (parts.partition.as_str(), parts.region.as_str(), parts.account.as_str()),
             ("aws-cn", "cn-north-1", "123456789012")
         );
-        assert!(ArnParts::parse("").is_err());
-        assert!(ArnParts::parse("arn:aws:s3:::bucket").is_err());
+        assert!(ArnParts::parse("", "DescribeDBInstances").is_err());
+        let err = ArnParts::parse("arn:aws:s3:::bucket", "DescribeDBInstances").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            r#"DescribeDBInstances returned the ARN "arn:aws:s3:::bucket", which is not an RDS ARN"#
+        );
     }
 }

@@ -4,6 +4,7 @@
 use std::fmt;
 
 use crate::Error;
+use crate::error::{GrantProblem, InputProblem};
 
 /// The database engine the SQL is for. Both take the same statements on RDS; they differ in limits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -89,9 +90,7 @@ impl CreateUser {
     pub fn new(user: &str, engine: Engine) -> Result<CreateUser, Error> {
         check_name("user name", user, engine.max_user_len())?;
         if user.ends_with(' ') {
-            return Err(Error::InvalidInput(format!(
-                "the user name {user:?} ends with a space, which MySQL ignores when it compares names: remove it"
-            )));
+            return Err(Error::invalid("user name", user, InputProblem::TrailingSpace));
         }
         Ok(CreateUser {
             user: user.to_owned(),
@@ -175,21 +174,17 @@ struct Grant {
 
 impl Grant {
     fn parse(spec: &str) -> Result<Grant, Error> {
-        let invalid = |why: &str| {
-            Err(Error::InvalidInput(format!(
-                "the grant {spec:?} {why}: write it as PRIVILEGES ON OBJECT, e.g. 'SELECT, INSERT ON shop.*'"
-            )))
-        };
+        let invalid = |problem| Err(Error::invalid("grant", spec, InputProblem::Grant(problem)));
         let upper = spec.to_ascii_uppercase();
         let Some(at) = upper.find(" ON ") else {
-            return invalid("has no ON");
+            return invalid(GrantProblem::NoOn);
         };
         let (privileges, object) = (&spec[..at], spec[at + 4..].trim());
         let mut words = Vec::new();
         for privilege in privileges.split(',') {
             let privilege = privilege.split_whitespace().collect::<Vec<_>>().join(" ");
             if privilege.is_empty() || !privilege.bytes().all(|b| b.is_ascii_alphabetic() || b == b' ') {
-                return invalid("has a privilege that is not made of words (column lists are not supported)");
+                return invalid(GrantProblem::NotWords);
             }
             words.push(privilege.to_ascii_uppercase());
         }
@@ -207,7 +202,7 @@ impl Grant {
                 check_name("table name", &table, MAX_OBJECT_LEN)?;
                 format!("{}.{}", quote_identifier(&db), quote_identifier(&table))
             }
-            _ => return invalid("does not name *.*, DATABASE.* or DATABASE.TABLE"),
+            _ => return invalid(GrantProblem::BadObject),
         };
         Ok(Grant {
             privileges: words.join(", "),
@@ -255,27 +250,21 @@ fn split_object(object: &str) -> Option<(Option<String>, Option<String>)> {
     rest.is_empty().then_some((Some(db), Some(table)))
 }
 
-fn check_name(what: &str, name: &str, max: usize) -> Result<(), Error> {
-    if name.is_empty() {
-        return Err(Error::InvalidInput(format!("the {what} is empty")));
-    }
-    if name.contains('\0') {
-        return Err(Error::InvalidInput(format!(
-            "the {what} {name:?} contains a NUL character, which MySQL cannot store: use another name"
-        )));
-    }
-    if let Some(c) = name.chars().find(|c| c.is_control()) {
-        return Err(Error::InvalidInput(format!(
-            "the {what} {name:?} contains the control character {c:?}: use a name without it"
-        )));
-    }
-    let len = name.chars().count();
-    if len > max {
-        return Err(Error::InvalidInput(format!(
-            "the {what} {name:?} is {len} characters long; the limit is {max}: use a shorter name"
-        )));
-    }
-    Ok(())
+fn check_name(what: &'static str, name: &str, max: usize) -> Result<(), Error> {
+    let problem = if name.is_empty() {
+        InputProblem::Empty
+    } else if name.contains('\0') {
+        InputProblem::Nul
+    } else if let Some(c) = name.chars().find(|c| c.is_control()) {
+        InputProblem::ControlCharacter(c)
+    } else {
+        let len = name.chars().count();
+        if len <= max {
+            return Ok(());
+        }
+        InputProblem::TooLong { len, max }
+    };
+    Err(Error::invalid(what, name, problem))
 }
 
 /// `'text'` with `\` and `'` escaped (`\\`, `''`): a string literal in MySQL's default SQL mode.
@@ -353,15 +342,21 @@ mod tests {
 
     #[test]
     fn unwritable_names_are_rejected() {
-        for (user, needle) in [
-            ("", "empty"),
-            ("a\0b", "NUL"),
-            ("a\nb", "control"),
-            ("abcdefghijklmnopqrstuvwxyz0123456", "33 characters"),
-            ("app ", "space"),
+        for (user, problem) in [
+            ("", InputProblem::Empty),
+            ("a\0b", InputProblem::Nul),
+            ("a\nb", InputProblem::ControlCharacter('\n')),
+            (
+                "abcdefghijklmnopqrstuvwxyz0123456",
+                InputProblem::TooLong { len: 33, max: 32 },
+            ),
+            ("app ", InputProblem::TrailingSpace),
         ] {
-            let err = CreateUser::new(user, Engine::Mysql).unwrap_err().to_string();
-            assert!(err.contains(needle), "{user:?}: {err}");
+            let err = CreateUser::new(user, Engine::Mysql).unwrap_err();
+            assert!(
+                matches!(&err, Error::InvalidInput { what: "user name", value, problem: p } if value == user && *p == problem),
+                "{user:?}: {err:?}"
+            );
         }
         assert!(CreateUser::new("abcdefghijklmnopqrstuvwxyz012345", Engine::Mysql).is_ok());
         assert!(CreateUser::new("abcdefghijklmnopqrstuvwxyz0123456", Engine::Mariadb).is_ok());
@@ -380,6 +375,22 @@ mod tests {
             "ON a.*",
         ] {
             assert!(user().grant(grant).is_err(), "{grant:?} was accepted");
+        }
+        for (grant, what, problem) in [
+            ("SELECT", "grant", InputProblem::Grant(GrantProblem::NoOn)),
+            (
+                "SELECT (c) ON a.t",
+                "grant",
+                InputProblem::Grant(GrantProblem::NotWords),
+            ),
+            ("SELECT ON a.*.*", "grant", InputProblem::Grant(GrantProblem::BadObject)),
+            ("SELECT ON `a\0`.*", "database name", InputProblem::Nul),
+        ] {
+            let err = user().grant(grant).unwrap_err();
+            assert!(
+                matches!(&err, Error::InvalidInput { what: w, problem: p, .. } if *w == what && *p == problem),
+                "{grant:?}: {err:?}"
+            );
         }
     }
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use rds_iam_admin::{Apply, DbKind, DbTarget, Enabled, Error, Policy, RdsAdmin, Wait};
+use rds_iam_admin::{Apply, DbKind, DbTarget, Enabled, Error, Lookup, NotFound, Policy, RdsAdmin, Wait};
 use rds_iam_credentials::{Env, EnvironmentProvider, ProviderConfig};
 use rds_iam_testkit::MotoServer;
 
@@ -127,8 +127,14 @@ fn describe_instance_by_id_and_hostname() {
     );
 
     let missing = admin.describe(&DbTarget::Instance("nope".into())).unwrap_err();
-    assert!(matches!(missing, Error::NotFound(_)), "{missing:?}");
-    assert!(missing.to_string().contains("nope"), "{missing}");
+    assert!(
+        matches!(&missing, Error::NotFound(NotFound { what: Lookup::Instance, name, region, .. }) if name == "nope" && region == REGION),
+        "{missing:?}"
+    );
+    assert_eq!(
+        missing.to_string(),
+        "DB instance nope was not found in eu-west-1: check the name, the region and the account"
+    );
 
     let wrong_region = admin
         .describe(&DbTarget::Hostname(
@@ -136,9 +142,48 @@ fn describe_instance_by_id_and_hostname() {
         ))
         .unwrap_err();
     assert!(
-        wrong_region.to_string().contains("--region us-east-1"),
-        "{wrong_region}"
+        matches!(&wrong_region, Error::RegionMismatch { host_region, client_region, .. } if host_region == "us-east-1" && client_region == REGION),
+        "{wrong_region:?}"
     );
+    assert_eq!(
+        wrong_region.to_string(),
+        "app-db.abcdefghijkl.us-east-1.rds.amazonaws.com is in us-east-1, but the RDS client calls eu-west-1"
+    );
+
+    // An endpoint that answers nothing: the SDK's error and its causes are the sources.
+    let env = Env::from_vars([
+        ("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "secret".to_owned()),
+        ("AWS_ENDPOINT_URL_RDS", "http://127.0.0.1:9".to_owned()),
+    ]);
+    let unreachable = RdsAdmin::new(
+        REGION,
+        EnvironmentProvider::new(&ProviderConfig::from_env(env.clone())),
+        &env,
+    )
+    .unwrap()
+    .describe(&DbTarget::Instance("app-db".into()))
+    .unwrap_err();
+    assert!(
+        matches!(
+            &unreachable,
+            Error::Api {
+                call: "DescribeDBInstances",
+                code: None,
+                source: Some(_),
+                ..
+            }
+        ),
+        "{unreachable:?}"
+    );
+    assert_eq!(unreachable.to_string(), "DescribeDBInstances failed");
+    let mut chain = Vec::new();
+    let mut source = std::error::Error::source(&unreachable);
+    while let Some(cause) = source {
+        chain.push(cause.to_string());
+        source = cause.source();
+    }
+    assert!(chain.len() >= 2, "{chain:?}");
 }
 
 #[test]

@@ -10,6 +10,7 @@ use rds_iam_admin::{Apply, CreateUser, DbInfo, DbTarget, Enabled, Engine, Master
 use rds_iam_credentials::{DefaultChain, Secret};
 use rds_iam_token::{Endpoint, Partition, choose_region};
 
+use crate::advice::admin_error;
 use crate::commands::Output;
 use crate::context::Context;
 
@@ -80,7 +81,7 @@ impl ApiArgs {
         let credentials = DefaultChain::builder()
             .config(&ctx.provider_config(self.profile.as_deref()))
             .build();
-        Ok(RdsAdmin::new(&region, credentials, &ctx.env)?)
+        RdsAdmin::new(&region, credentials, &ctx.env).map_err(admin_error)
     }
 }
 
@@ -98,7 +99,7 @@ pub(crate) struct DescribeArgs {
 
 pub(crate) fn describe(args: DescribeArgs, ctx: &Context) -> anyhow::Result<()> {
     let client = args.api.client(ctx, args.db.hostname.as_deref())?;
-    let info = client.describe(&args.db.target())?;
+    let info = client.describe(&args.db.target()).map_err(admin_error)?;
     match args.output {
         Output::Json => outln!("{}", serde_json::to_string_pretty(&info)?),
         Output::Text => out!("{}", render(&info)),
@@ -205,7 +206,7 @@ pub(crate) fn enable(args: EnableArgs, ctx: &Context) -> anyhow::Result<()> {
     if tty && polls > 0 {
         eprintln!();
     }
-    match outcome? {
+    match outcome.map_err(admin_error)? {
         Enabled::AlreadyEnabled(info) => outln!(
             "IAM database authentication is already enabled on {} {}: nothing to do",
             info.kind.as_str(),
@@ -289,7 +290,8 @@ pub(crate) fn policy(args: PolicyArgs, ctx: &Context) -> anyhow::Result<()> {
                 account,
                 resource_id,
                 &args.username,
-            )?
+            )
+            .map_err(admin_error)?
         }
         _ => {
             let target = match (&args.hostname, &args.db_instance, &args.db_cluster) {
@@ -299,7 +301,7 @@ pub(crate) fn policy(args: PolicyArgs, ctx: &Context) -> anyhow::Result<()> {
                 _ => bail!("name the DB: --hostname, --db-instance, --db-cluster, or --resource-id with --account"),
             };
             let client = args.api.client(ctx, args.hostname.as_deref())?;
-            let info = client.describe(&target).context(
+            let info = client.describe(&target).map_err(admin_error).context(
                 "looking up the resource id (without RDS API access, pass --resource-id and --account instead)",
             )?;
             if !info.iam_auth_enabled {
@@ -315,7 +317,8 @@ pub(crate) fn policy(args: PolicyArgs, ctx: &Context) -> anyhow::Result<()> {
                 &info.account,
                 &info.resource_id,
                 &args.username,
-            )?
+            )
+            .map_err(admin_error)?
         }
     };
     outln!("{}", policy.to_pretty_json());
@@ -387,10 +390,9 @@ pub(crate) fn create_user(args: CreateUserArgs, ctx: &Context) -> anyhow::Result
         EngineArg::Mysql => Engine::Mysql,
         EngineArg::Mariadb => Engine::Mariadb,
     };
-    let sql = args
-        .grants
-        .iter()
-        .try_fold(CreateUser::new(&args.username, engine)?, |sql, grant| sql.grant(grant))?;
+    let sql = CreateUser::new(&args.username, engine)
+        .and_then(|sql| args.grants.iter().try_fold(sql, |sql, grant| sql.grant(grant)))
+        .map_err(admin_error)?;
     if !args.execute {
         if sql.needs_backslash_escapes() {
             outln!("-- the user name has a backslash: run this without the NO_BACKSLASH_ESCAPES SQL mode");
@@ -418,7 +420,7 @@ pub(crate) fn create_user(args: CreateUserArgs, ctx: &Context) -> anyhow::Result
     if let Some(endpoint) = &args.tunnel_to {
         login = login.through_tunnel_to(endpoint, ctx.temp_dir());
     }
-    login.execute(&sql.statements())?;
+    login.execute(&sql.statements()).map_err(admin_error)?;
     outln!(
         "created {} on {hostname}:{} ({} statement(s)); it logs in with IAM tokens over TLS",
         sql.account(),

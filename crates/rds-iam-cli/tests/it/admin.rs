@@ -149,6 +149,28 @@ fn describe_enable_policy_against_moto() {
         "{}",
         stderr(&missing)
     );
+
+    // The library says what is wrong; the CLI adds the flag that fixes it.
+    let wrong_region = run(
+        &moto,
+        h.path(),
+        &[
+            "describe",
+            "--hostname",
+            "shop.abcdefghijkl.us-east-1.rds.amazonaws.com",
+            "--region",
+            "eu-west-1",
+        ],
+    );
+    assert_eq!(wrong_region.status.code(), Some(1));
+    assert!(
+        stderr(&wrong_region).contains(
+            "shop.abcdefghijkl.us-east-1.rds.amazonaws.com is in us-east-1, but the RDS client calls eu-west-1; pass \
+             --region us-east-1 (or leave --region out)"
+        ),
+        "{}",
+        stderr(&wrong_region)
+    );
 }
 
 #[test]
@@ -190,6 +212,28 @@ fn policy_without_api_access_for_every_partition_and_kind() {
         let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
         assert_eq!(doc["Statement"][0]["Resource"], arn);
     }
+    let not_a_resource_id = rds_iam(
+        h.path(),
+        &[
+            "policy",
+            "--resource-id",
+            "mydb",
+            "--account",
+            "123456789012",
+            "--region",
+            "us-east-1",
+            "--username",
+            "app",
+        ],
+        &[],
+    );
+    assert_eq!(not_a_resource_id.status.code(), Some(1));
+    assert!(
+        stderr(&not_a_resource_id).contains("the resource id \"mydb\" is not a DB resource id")
+            && stderr(&not_a_resource_id).contains("; `rds-iam describe` shows it"),
+        "{}",
+        stderr(&not_a_resource_id)
+    );
 }
 
 #[test]
@@ -239,6 +283,47 @@ fn create_user_prints_escaped_sql() {
     );
     assert_eq!(no_password.status.code(), Some(1));
     assert!(stderr(&no_password).contains("NOPE"), "{}", stderr(&no_password));
+    let bad_grant = rds_iam(
+        h.path(),
+        &["create-user", "--username", "u", "--grant", "SELECT (c) ON a.t"],
+        &[],
+    );
+    assert_eq!(bad_grant.status.code(), Some(1));
+    assert!(
+        stderr(&bad_grant).contains("is not made of words"),
+        "{}",
+        stderr(&bad_grant)
+    );
+    // A missing CA bundle is found before anything is dialed; the CLI says how to get one.
+    let no_bundle = rds_iam(
+        h.path(),
+        &[
+            "create-user",
+            "--username",
+            "u",
+            "--execute",
+            "--hostname",
+            "127.0.0.1",
+            "--port",
+            "9",
+            "--master-user",
+            "admin",
+            "--password-env",
+            "MASTER_PW",
+            "--ca-bundle",
+            "/nonexistent/ca.pem",
+        ],
+        &[("MASTER_PW", "not-a-real-password")],
+    );
+    assert_eq!(no_bundle.status.code(), Some(1));
+    assert!(
+        stderr(&no_bundle).contains(
+            "the CA bundle /nonexistent/ca.pem does not exist; download the RDS bundle with `rds-iam ca fetch` or \
+             pass --ca-bundle"
+        ) && !stderr(&no_bundle).contains("not-a-real-password"),
+        "{}",
+        stderr(&no_bundle)
+    );
 }
 
 #[test]
