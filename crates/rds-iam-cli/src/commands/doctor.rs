@@ -17,9 +17,9 @@ use rds_iam_mysql::{ConnectError, TlsProbe};
 use rds_iam_token::{Endpoint, EndpointKind, Partition, RegionChoice, RegionSource, TokenRequest};
 use serde::Serialize;
 
-use crate::commands::connect::TargetArgs;
 use crate::commands::{Output, human, print_out, rfc3339};
 use crate::context::Context;
+use crate::target::TargetArgs;
 
 /// AWS refuses SigV4 signatures more than 5 minutes off its clock.
 const MAX_SKEW: Duration = Duration::from_secs(300);
@@ -546,7 +546,7 @@ fn check_tls(args: &DoctorArgs, ctx: &Context, signing_host: Option<&str>, f: &m
             )
         }
         Err(e @ ConnectError::UntrustedCertificate { .. }) if Endpoint::parse(host).kind().is_proxy() => {
-            let hint = if crate::commands::ca::is_amazon_trust_services(ctx, &bundle) {
+            let hint = if crate::target::is_amazon_trust_services(ctx, &bundle) {
                 "RDS Proxy endpoints present certificates from Amazon Trust Services (Amazon Root CA 1–4), and this \
                  chain leads to none of them: something between you and the proxy presents its own certificate (a \
                  TLS-inspecting proxy?)"
@@ -827,7 +827,7 @@ fn check_login(
     let connected = args
         .target
         .connector_with(chain, host, &choice.region, bundle.clone())
-        .and_then(|connector| crate::commands::connect::login(connector, ctx));
+        .and_then(|connector| crate::target::login(connector, ctx));
     let mut conn = match connected {
         Ok(conn) => conn,
         Err(e) => {
