@@ -8,6 +8,7 @@
 mod advice;
 mod commands;
 mod context;
+mod target;
 
 use std::process::ExitCode;
 

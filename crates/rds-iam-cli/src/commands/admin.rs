@@ -414,7 +414,7 @@ pub(crate) fn create_user(args: CreateUserArgs, ctx: &Context) -> anyhow::Result
     };
     let ca_bundle = match args.ca_bundle.clone() {
         Some(file) => file,
-        None => crate::commands::ca::bundle_for_endpoint(ctx, args.tunnel_to.as_deref().unwrap_or(hostname))?,
+        None => crate::target::bundle_for_endpoint(ctx, args.tunnel_to.as_deref().unwrap_or(hostname))?,
     };
     let mut login = MasterLogin::new(hostname, args.port, master_user, password, ca_bundle);
     if let Some(endpoint) = &args.tunnel_to {

@@ -1,7 +1,7 @@
 //! `rds-iam ca fetch | verify | path`: the RDS CA bundle — download and cache it, verify a file, show where it is;
-//! and the trust a DB endpoint gets when no `--ca-bundle` is given.
+//! and the cache's [`store`], which `crate::target` also uses for the trust a DB endpoint gets by default.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
@@ -10,7 +10,6 @@ use rds_iam_ca::{
     Bundle, BundleReport, BundleSource, BundleStore, DownloadSettings, Outcome, Refresh, VerifyOptions, retired_advice,
     retired_bundle, verify_bundle,
 };
-use rds_iam_token::Endpoint;
 
 use crate::commands::{Output, rfc3339};
 use crate::context::Context;
@@ -107,6 +106,7 @@ pub(crate) fn run(args: CaArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The bundle cache, with the download roots and the mirror the environment asks for.
 pub(crate) fn store(ctx: &Context) -> anyhow::Result<BundleStore> {
     let dir = BundleStore::default_dir(|name| ctx.env.get(name))?;
     let mut settings = DownloadSettings::default();
@@ -123,28 +123,6 @@ pub(crate) fn store(ctx: &Context) -> anyhow::Result<BundleStore> {
 
 /// How the built-in proxy bundle is named in messages.
 const AMAZON_TRUST_SERVICES: &str = "the Amazon Trust Services roots (RDS Proxy)";
-
-/// What to trust for a DB endpoint when no `--ca-bundle` is given: the Amazon Trust Services roots for an RDS Proxy
-/// endpoint (built in), else the RDS bundle for the endpoint's region (the global one when the name has no
-/// region), downloaded once and then cached.
-pub(crate) fn bundle_for_endpoint(ctx: &Context, host: &str) -> anyhow::Result<PathBuf> {
-    let endpoint = Endpoint::parse(host);
-    let store = store(ctx)?;
-    let bundle = if endpoint.kind().is_proxy() {
-        store.amazon_trust_services(ctx.now)?
-    } else {
-        store
-            .get(&BundleSource::for_endpoint(&endpoint), ctx.now)
-            .context("getting the RDS CA bundle (pass --ca-bundle FILE to use your own)")?
-    };
-    Ok(bundle.path)
-}
-
-/// Whether `file` is the built-in Amazon Trust Services bundle as [`bundle_for_endpoint`] wrote it (not a file of
-/// the user's that happens to have the same name).
-pub(crate) fn is_amazon_trust_services(ctx: &Context, file: &Path) -> bool {
-    store(ctx).is_ok_and(|store| file == store.dir().join(rds_iam_ca::AMAZON_TRUST_SERVICES_FILE))
-}
 
 fn fetch(args: FetchArgs, ctx: &Context) -> anyhow::Result<()> {
     let source = args.which.source()?;

@@ -13,8 +13,8 @@ use anyhow::{Context as _, bail};
 use clap::Args;
 use rds_iam_proxy::{EmbeddedProxy, ProxyConfig};
 
-use crate::commands::connect::TargetArgs;
 use crate::context::Context;
+use crate::target::TargetArgs;
 
 /// `rds-iam mysql [target flags] [-- client args…]`.
 #[derive(Debug, Args)]
