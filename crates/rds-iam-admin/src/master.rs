@@ -6,12 +6,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mysql::prelude::Queryable;
-use mysql::{Conn, OptsBuilder, SslOpts};
-use rds_iam_mysql::TlsCheck;
+use mysql::{Conn, OptsBuilder};
+use rds_iam_mysql::{TlsCheck, TlsLogin};
 use rds_iam_proxy::{EmbeddedProxy, ProxyConfig};
 use rds_iam_token::Secret;
 
 use crate::Error;
+use crate::error::ErrorSource;
 
 /// A password login as the master user: TLS is mandatory and the server certificate is checked against
 /// `ca_bundle` (chain and name). The password is a [`Secret`]: it never appears in `Debug` output or logs.
@@ -94,25 +95,17 @@ impl MasterLogin {
         if let Some((endpoint, socket_dir)) = &self.tunnel_to {
             return self.connect_through_proxy(endpoint, socket_dir);
         }
-        let ssl = SslOpts::default().with_root_cert_path(Some(self.ca_bundle.clone()));
-        let opts = OptsBuilder::new()
-            .ip_or_hostname(Some(self.host.as_str()))
-            .tcp_port(self.port)
-            .user(Some(self.user.as_str()))
-            .pass(Some(self.password.expose().as_str()))
-            // TLS always: the driver refuses a server without TLS before it sends the password, and a loopback
-            // connection never silently moves to the Unix socket.
-            .ssl_opts(Some(ssl))
-            .prefer_socket(false)
-            .socket(None::<String>)
-            .tcp_connect_timeout(Some(self.connect_timeout));
         tracing::debug!(
             host = self.host,
             port = self.port,
             user = self.user,
             "master login over TLS"
         );
-        let conn = Conn::new(opts).map_err(|e| self.login_failed(e))?;
+        // The driver login shared with IAM logins (rds-iam-mysql): TLS always, failures classified.
+        let conn = TlsLogin::new(&self.host, self.port, &self.user, self.ca_bundle.clone())
+            .with_connect_timeout(self.connect_timeout)
+            .connect_with_password(self.password.expose())
+            .map_err(|e| self.login_failed(Arc::new(e)))?;
         Ok((conn, None))
     }
 
@@ -155,18 +148,18 @@ impl MasterLogin {
                     source: Arc::new(refusal),
                 }
             }
-            other => self.login_failed(other),
+            other => self.login_failed(Arc::new(other)),
         })?;
         Ok((conn, Some(proxy)))
     }
 
-    fn login_failed(&self, e: mysql::Error) -> Error {
+    fn login_failed(&self, source: ErrorSource) -> Error {
         Error::Login {
             host: self.host.clone(),
             port: self.port,
             user: self.user.clone(),
             ca_bundle: self.ca_bundle.clone(),
-            source: Arc::new(e),
+            source,
         }
     }
 }

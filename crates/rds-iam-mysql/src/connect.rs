@@ -6,12 +6,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use mysql::{Conn, Opts, OptsBuilder, SslOpts};
+use mysql::{Conn, Opts};
 use rds_iam_credentials::{Clock, ProvideCredentials};
 use rds_iam_token::{AuthToken, TokenCache, TokenRequest};
 
 use crate::error::{Context, classify};
-use crate::{ConnectError, IamConn, Target};
+use crate::{ConnectError, IamConn, PasswordKind, Target, TlsLogin};
 
 /// How the server's certificate is checked. Anything but [`TlsCheck::Full`] is a deliberate, logged risk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -218,44 +218,21 @@ impl IamConnector {
                 signing_host: self.target.signing_host().to_owned(),
             });
         }
-        if !self.ca_bundle.is_file() {
-            return Err(self.missing_bundle());
-        }
-        match self.tls_check {
-            TlsCheck::Full => {}
-            TlsCheck::DangerSkipHostname => {
-                tracing::warn!(
-                    host = self.target.host(),
-                    "TLS: the server certificate's name is not checked"
-                )
-            }
-            TlsCheck::DangerAcceptAnyCertificate => {
-                tracing::warn!(
-                    host = self.target.host(),
-                    "TLS: the server certificate is not checked at all"
-                )
-            }
-        }
-        let ssl = SslOpts::default()
-            .with_root_cert_path(Some(self.ca_bundle.clone()))
-            .with_danger_skip_domain_validation(self.tls_check != TlsCheck::Full)
-            .with_danger_accept_invalid_certs(self.tls_check == TlsCheck::DangerAcceptAnyCertificate);
-        let builder = OptsBuilder::new()
-            .ip_or_hostname(Some(self.target.host()))
-            .tcp_port(self.target.port())
-            .user(Some(self.target.user()))
-            .pass(Some(token.expose()))
-            .db_name(self.target.database())
-            // The guard: TLS options are always set, so the driver refuses a server without TLS before
-            // authenticating, and a loopback connection never silently switches to the Unix socket.
-            .ssl_opts(Some(ssl))
-            .prefer_socket(false)
-            .socket(None::<String>)
-            .enable_cleartext_plugin(true)
-            .tcp_connect_timeout(Some(self.connect_timeout))
-            .read_timeout(self.read_timeout)
-            .write_timeout(self.write_timeout);
-        Ok(Opts::from(builder))
+        self.login().opts(token.expose(), PasswordKind::IamToken)
+    }
+
+    /// The driver login this connector makes (options, TLS check, timeouts).
+    fn login(&self) -> TlsLogin {
+        TlsLogin::new(
+            self.target.host(),
+            self.target.port(),
+            self.target.user(),
+            self.ca_bundle.clone(),
+        )
+        .with_database(self.target.database())
+        .with_tls_check(self.tls_check)
+        .with_connect_timeout(self.connect_timeout)
+        .with_io_timeouts(self.read_timeout, self.write_timeout)
     }
 
     /// Logs in over TLS with a fresh or cached token. The connection's `Debug` is redacted ([`IamConn`]).
@@ -311,15 +288,11 @@ impl IamConnector {
     }
 
     fn context(&self) -> Context {
-        Context {
-            user: self.target.user().to_owned(),
-            signing_host: self.target.signing_host().to_owned(),
-            port: self.target.port(),
-            signing_port: self.target.signing_port(),
-            region: self.target.region().unwrap_or("?").to_owned(),
-            dial_host: self.target.host().to_owned(),
-            bundle: self.ca_bundle.clone(),
-        }
+        self.login().context(
+            self.target.signing_host().to_owned(),
+            self.target.signing_port(),
+            self.target.region().unwrap_or("?").to_owned(),
+        )
     }
 }
 
