@@ -323,8 +323,7 @@ pub enum VerifyError {
     },
     /// Every root is expired or not yet valid.
     #[error(
-        "no valid root certificate at {at} ({skipped} expired or not yet valid): fetch a current bundle \
-         (`rds-iam ca fetch`)"
+        "no valid root certificate at {at} ({skipped} expired or not yet valid): download a current bundle"
     )]
     NoValidRoot {
         /// The time of the check (RFC 3339).

@@ -81,6 +81,9 @@ pub(crate) fn for_error(err: &anyhow::Error) -> Option<String> {
         if let Some(rds_iam_ca::Error::UnexpectedNotModified { .. }) = cause.downcast_ref::<rds_iam_ca::Error>() {
             return Some("run `rds-iam ca fetch --force`".to_owned());
         }
+        if let Some(rds_iam_ca::VerifyError::NoValidRoot { .. }) = cause.downcast_ref::<rds_iam_ca::VerifyError>() {
+            return Some("run `rds-iam ca fetch`".to_owned());
+        }
         if let Some(rds_iam_credentials::CredentialsError::NoneFound { .. }) =
             cause.downcast_ref::<rds_iam_credentials::CredentialsError>()
         {

@@ -6,7 +6,6 @@
 //! stays as it was. (Compression is never negotiated through the proxy, so command bytes are always visible.)
 
 use std::io;
-use std::sync::Arc;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::Mutex;
@@ -24,10 +23,10 @@ where
 {
     let (mut client_read, client_write) = tokio::io::split(client);
     let (mut db_read, mut db_write) = tokio::io::split(db);
-    let client_write = Arc::new(Mutex::new(client_write));
+    let client_write = Mutex::new(client_write);
 
     let (mut up_total, mut down_total) = (0_u64, 0_u64);
-    let to_client = client_write.clone();
+    let to_client = &client_write;
     let down = async {
         let mut buf = vec![0_u8; BUFFER];
         let total = &mut down_total;
