@@ -87,31 +87,61 @@ pub(crate) fn ensure_debian_package(program: &str, package: &str) -> Result {
     install().or_else(|_| exec(Command::new("apt-get").args(["update", "-q"])).and_then(|()| install()))
 }
 
-/// A Python virtual environment under the target directory with botocore and the AWS CLI (v1) from PyPI —
-/// the reference implementations the differential tests compare against — and moto's server (the STS/RDS fake).
-/// Created once, then reused; the ready marker's name changes when the package list does.
+/// The pinned reference tools (`xtask/requirements.txt`, every package with its hashes).
+const REQUIREMENTS: &str = "xtask/requirements.txt";
+
+/// A Python virtual environment under the target directory with the packages of [`REQUIREMENTS`]: botocore and the
+/// AWS CLI (v1) — the reference implementations the differential tests compare against — and moto's server (the
+/// STS/RDS fake). Set up once, then reused; the ready marker's name carries a hash of the requirements file, so
+/// editing the file brings the venv to it. An existing venv is updated in place (pip changes what differs) rather
+/// than recreated, so programs using it meanwhile keep working; a new one checks every package's hash.
 pub(crate) fn python_venv() -> Result<PathBuf> {
     let venv = target_dir().join("py-venv");
     let python = venv.join("bin/python");
-    let ready = venv.join(".rds-iam-ready-2");
+    let requirements = root().join(REQUIREMENTS);
+    let pins = std::fs::read(&requirements).map_err(|e| format!("reading {}: {e}", requirements.display()))?;
+    let ready = venv.join(format!(".rds-iam-ready-{:016x}", fnv1a(&pins)));
     if !ready.exists() {
         eprintln!(
-            "xtask: creating {} with botocore, awscli and moto[server] from PyPI",
+            "xtask: installing {REQUIREMENTS} (botocore, awscli, moto[server]) into {}",
             venv.display()
         );
-        let base = if on_path("python3") { "python3" } else { "python" };
-        exec(Command::new(base).args(["-m", "venv", "--clear"]).arg(&venv))?;
-        exec(Command::new(&python).args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "awscli",
-            "botocore",
-            "moto[server]",
-        ]))?;
+        if !python.exists() {
+            let base = if on_path("python3") { "python3" } else { "python" };
+            exec(Command::new(base).args(["-m", "venv", "--clear"]).arg(&venv))?;
+        }
+        exec(
+            Command::new(&python)
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    "--require-hashes",
+                    "-r",
+                ])
+                .arg(&requirements),
+        )?;
         std::fs::write(&ready, "").map_err(|e| format!("writing {}: {e}", ready.display()))?;
     }
     Ok(venv)
+}
+
+/// 64-bit FNV-1a: a hash that stays the same across Rust versions (unlike `DefaultHasher`), for marker names.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_venv_marker_follows_the_requirements_file() {
+        // FNV-1a's published test vectors: the marker must not change with the Rust version.
+        assert_eq!(super::fnv1a(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(super::fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_ne!(super::fnv1a(b"moto==5.2.6"), super::fnv1a(b"moto==5.2.7"));
+    }
 }
