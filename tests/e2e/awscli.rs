@@ -3,6 +3,7 @@
 use std::process::Command;
 
 use rds_iam_e2e::{aws_cli, faketime, rds_iam_bin};
+use rds_iam_testkit::{Tool, require_or_skip};
 
 /// CLI arguments and the environment to run them with.
 type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)]);
@@ -36,6 +37,9 @@ fn frozen(program: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Str
 
 #[test]
 fn cli_output_equals_aws_cli() {
+    let Some([_, _]) = require_or_skip([Tool::Faketime, Tool::AwsCli]) else {
+        return;
+    };
     let long_term = [
         ("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE"),
         ("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 
 use rds_iam_e2e::{python, rds_iam_bin, root};
-use rds_iam_testkit::{FakeEcs, FakeImds, FakeSts};
+use rds_iam_testkit::{FakeEcs, FakeImds, FakeSts, Tool, require_or_skip};
 use serde_json::Value;
 
 const KEY: &str = "AKIAIOSFODNN7EXAMPLE";
@@ -102,6 +102,9 @@ fn failed(v: &Value) -> bool {
 
 #[test]
 fn credentials_match_botocore() {
+    let Some([_]) = require_or_skip([Tool::Botocore]) else {
+        return;
+    };
     let sts = FakeSts::start();
     let sts_url = sts.url();
     let role = "arn:aws:iam::123456789012:role/app";
@@ -582,6 +585,9 @@ fn rfc3339_from_now(seconds: i64) -> String {
 /// has no new refresh token and the file has a field neither tool knows.
 #[test]
 fn sso_session_refresh_matches_botocore() {
+    let Some([_]) = require_or_skip([Tool::Botocore]) else {
+        return;
+    };
     const NEW_TOKEN: &str = "refreshed-access-token";
     let with_refresh = format!(
         r#"{{"accessToken":"{NEW_TOKEN}","expiresIn":28800,"refreshToken":"new-refresh","tokenType":"Bearer"}}"#

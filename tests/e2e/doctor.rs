@@ -7,7 +7,9 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use rds_iam_e2e::{aws_cli, faketime, pam_check_bin, rds_iam_bin};
-use rds_iam_testkit::{MariaDb, MariaDbOptions, MotoServer, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, TestPki};
+use rds_iam_testkit::{
+    MariaDb, MariaDbOptions, MotoServer, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, TestPki, Tool, require_or_skip,
+};
 use serde_json::Value;
 
 const REGION: &str = "us-east-1";
@@ -122,6 +124,9 @@ fn parse(out: &Output) -> Doctor {
 
 #[test]
 fn doctor_passes_a_good_setup_and_names_what_is_broken() {
+    let Some([_, _, _, _]) = require_or_skip([Tool::MariaDb, Tool::Moto, Tool::Faketime, Tool::AwsCli]) else {
+        return;
+    };
     let moto = MotoServer::start();
     let home = tempfile::tempdir().unwrap();
     let endpoint = create_instance(home.path(), &moto, "mydb");

@@ -6,7 +6,9 @@ use std::path::Path;
 use std::process::Command;
 
 use rds_iam_e2e::{pam_check_bin, rds_iam_bin};
-use rds_iam_testkit::{MariaDb, MariaDbOptions, PamOutcome, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY};
+use rds_iam_testkit::{
+    MariaDb, MariaDbOptions, PamOutcome, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, Tool, require_or_skip,
+};
 
 /// `rds-iam token ARGS` with only the test key pair in the environment.
 fn cli_token(home: &Path, args: &[&str]) -> String {
@@ -31,6 +33,9 @@ fn cli_token(home: &Path, args: &[&str]) -> String {
 
 #[test]
 fn cli_token_logs_in_to_mariadb_over_tls() {
+    let Some([_]) = require_or_skip([Tool::MariaDb]) else {
+        return;
+    };
     let server = MariaDb::start(MariaDbOptions::new(pam_check_bin()))
         .unwrap_or_else(|e| panic!("the MariaDB test server did not start: {e}"));
     server.create_iam_user("iam_app").unwrap();

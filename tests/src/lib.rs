@@ -1,12 +1,18 @@
 //! Helpers for the end-to-end tests: the built `rds-iam` binary, the reference tools (botocore and the AWS CLI
 //! in a Python venv, faketime), and a seeded random generator.
 //!
-//! Tools come from `cargo xtask ci`, which sets `RDS_IAM_PYTHON` / `RDS_IAM_AWS_CLI`. A test whose tool is
-//! missing fails and says how to get it; it never passes silently.
-#![allow(clippy::print_stderr, clippy::disallowed_methods)] // test helpers read their environment and explain failures
+//! Tools come from `cargo xtask ci`, which sets `RDS_IAM_PYTHON` / `RDS_IAM_AWS_CLI` (see
+//! [`rds_iam_testkit::Tool`]). A test that needs one starts with [`rds_iam_testkit::require_or_skip`]: skipped with a
+//! line on standard error under plain `cargo test`, a failure in CI; it never passes silently there.
+#![allow(
+    clippy::print_stderr,
+    clippy::disallowed_methods,
+    reason = "test helpers read their environment and explain failures"
+)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+use rds_iam_testkit::Tool;
 
 /// The workspace root.
 pub fn root() -> PathBuf {
@@ -47,49 +53,25 @@ pub fn pam_check_bin() -> PathBuf {
     bin
 }
 
-fn venv_tool(var: &str, name: &str) -> PathBuf {
-    std::env::var_os(var)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| target_dir().join("py-venv/bin").join(name))
+/// Where `tool` is; a test asks [`rds_iam_testkit::require_or_skip`] first, so this fails only if it did not.
+fn located(tool: Tool) -> PathBuf {
+    tool.locate()
+        .unwrap_or_else(|why| panic!("{why}: {}", tool.install_hint()))
 }
 
-/// A Python with botocore: `RDS_IAM_PYTHON`, else the venv `cargo xtask ci` creates.
+/// A Python with botocore ([`Tool::Botocore`]): `RDS_IAM_PYTHON`, else the venv `cargo xtask ci` creates.
 pub fn python() -> PathBuf {
-    let python = venv_tool("RDS_IAM_PYTHON", "python");
-    let ok = Command::new(&python)
-        .args(["-c", "import botocore"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        ok,
-        "botocore is not importable with {}: run `cargo xtask ci` (it creates the venv), or point RDS_IAM_PYTHON at a \
-         Python with `pip install botocore`",
-        python.display()
-    );
-    python
+    located(Tool::Botocore)
 }
 
-/// The AWS CLI (v1, from PyPI): `RDS_IAM_AWS_CLI`, else the venv `cargo xtask ci` creates.
+/// The AWS CLI (v1, from PyPI; [`Tool::AwsCli`]): `RDS_IAM_AWS_CLI`, else the venv `cargo xtask ci` creates.
 pub fn aws_cli() -> PathBuf {
-    let aws = venv_tool("RDS_IAM_AWS_CLI", "aws");
-    assert!(
-        aws.exists(),
-        "the AWS CLI is missing at {}: run `cargo xtask ci` (it creates the venv)",
-        aws.display()
-    );
-    aws
+    located(Tool::AwsCli)
 }
 
-/// `faketime` (Debian package `faketime`).
+/// `faketime` (Debian package `faketime`; [`Tool::Faketime`]).
 pub fn faketime() -> &'static str {
-    let ok = Command::new("faketime")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        ok,
-        "faketime is missing: `apt-get install -y faketime` (cargo xtask ci installs it when run as root)"
-    );
+    located(Tool::Faketime);
     "faketime"
 }
 

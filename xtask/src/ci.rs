@@ -22,10 +22,12 @@ pub(crate) fn run() -> Result {
         "warnings",
     ]))?;
     // One `cargo test` builds every test binary with the same profile clippy checked, then runs unit,
-    // integration and doc tests. The e2e tests find the reference tools through these variables.
+    // integration and doc tests. The e2e tests find the reference tools through these variables, and
+    // RDS_IAM_REQUIRE_TOOLS makes a missing tool fail its tests instead of skipping them (testkit's `tools`).
     exec(
         cargo()
             .args(["test", "--workspace", "--locked", "--no-fail-fast"])
+            .env("RDS_IAM_REQUIRE_TOOLS", "1")
             .env("RDS_IAM_PYTHON", venv.join("bin/python"))
             .env("RDS_IAM_AWS_CLI", venv.join("bin/aws"))
             .env("RDS_IAM_MOTO_SERVER", venv.join("bin/moto_server")),

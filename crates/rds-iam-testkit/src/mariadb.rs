@@ -254,15 +254,7 @@ struct Programs {
 impl Programs {
     fn find() -> Result<Programs, String> {
         let find = |names: &[&str]| -> Result<PathBuf, String> {
-            #[allow(clippy::disallowed_methods)] // test helper: where the programs are comes from the environment
-            let path = std::env::var_os("PATH").unwrap_or_default();
-            let dirs = std::env::split_paths(&path)
-                .chain(["/usr/sbin", "/usr/local/sbin", "/usr/bin", "/usr/local/bin"].map(PathBuf::from));
-            let dirs: Vec<PathBuf> = dirs.collect();
-            names
-                .iter()
-                .flat_map(|name| dirs.iter().map(move |dir| dir.join(name)))
-                .find(|candidate| candidate.is_file())
+            crate::tools::find_program(names)
                 .ok_or_else(|| format!("MariaDB's `{}` is not installed: {INSTALL_HINT}", names.join("` or `")))
         };
         Ok(Programs {
@@ -417,7 +409,6 @@ impl MariaDb {
     /// user. Errors say what is missing (`mariadb-server`, root, the PAM check binary) and include the server's
     /// error log when it did not start.
     pub fn start(options: MariaDbOptions) -> Result<MariaDb, String> {
-        let programs = Programs::find()?;
         if !options.pam_check_binary.is_file() {
             return Err(format!(
                 "the PAM check binary {} does not exist: build it with `cargo build -p rds-iam-testkit --bin \
@@ -425,6 +416,7 @@ impl MariaDb {
                 options.pam_check_binary.display()
             ));
         }
+        let programs = Programs::find()?;
         let pam_check_binary = std::fs::canonicalize(&options.pam_check_binary)
             .map_err(|e| format!("{}: {e}", options.pam_check_binary.display()))?;
         let dir = tempfile::Builder::new()
@@ -467,7 +459,10 @@ impl MariaDb {
         Err(last_error)
     }
 
-    #[allow(clippy::too_many_arguments)] // the pieces `start` assembled, moved into the server in one place
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the pieces `start` assembled, moved into the server in one place"
+    )]
     fn finish(
         options: MariaDbOptions,
         pam_check_binary: PathBuf,

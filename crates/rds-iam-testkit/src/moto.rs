@@ -3,7 +3,7 @@
 use std::fs::File;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 ///
 /// The program is `RDS_IAM_MOTO_SERVER`, else `$CARGO_TARGET_DIR/py-venv/bin/moto_server`, else
 /// `<workspace>/target/py-venv/bin/moto_server` (the venv `cargo xtask ci` creates). If none exists, `start`
-/// panics with how to get it: a test that needs moto never passes silently without it.
+/// panics with how to get it; tests call [`require_or_skip`](crate::require_or_skip) first, which skips them
+/// outside CI.
 pub struct MotoServer {
     child: Child,
     addr: SocketAddr,
@@ -55,30 +56,11 @@ impl MotoServer {
         self.addr
     }
 
-    /// Where `moto_server` is expected, or a panic saying how to install it.
+    /// Where `moto_server` is ([`Tool::Moto`](crate::Tool::Moto)), or a panic saying how to install it.
     pub fn program() -> PathBuf {
-        #[allow(clippy::disallowed_methods)] // test helper: where the tool is comes from the developer's environment
-        let explicit = std::env::var_os("RDS_IAM_MOTO_SERVER").map(PathBuf::from);
-        #[allow(clippy::disallowed_methods)] // test helper: where the tool is comes from the developer's environment
-        let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from);
-        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target");
-        let venv = |dir: PathBuf| dir.join("py-venv/bin/moto_server");
-        let candidates: Vec<PathBuf> = match explicit {
-            Some(path) => vec![path],
-            None => target.map(venv).into_iter().chain([venv(workspace)]).collect(),
-        };
-        match candidates.iter().find(|path| path.is_file()) {
-            Some(found) => found.clone(),
-            None => panic!(
-                "moto_server is missing (looked at {}): run `cargo xtask ci` (it creates the venv with \
-                 `pip install 'moto[server]'`), or set RDS_IAM_MOTO_SERVER to a moto_server program",
-                candidates
-                    .iter()
-                    .map(|p| p.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        }
+        crate::Tool::Moto
+            .locate()
+            .unwrap_or_else(|why| panic!("{why}: {}", crate::Tool::Moto.install_hint()))
     }
 
     fn wait_until_ready(&mut self) {

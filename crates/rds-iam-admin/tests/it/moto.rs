@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use rds_iam_admin::{Apply, DbKind, DbTarget, Enabled, Error, Lookup, NotFound, Policy, RdsAdmin, Wait};
 use rds_iam_credentials::{Env, EnvironmentProvider, ProviderConfig};
-use rds_iam_testkit::MotoServer;
+use rds_iam_testkit::{MotoServer, Tool, require_or_skip};
 
 const REGION: &str = "eu-west-1";
 
@@ -93,6 +93,9 @@ fn create_cluster(moto: &MotoServer, id: &str, iam: bool) {
 
 #[test]
 fn describe_instance_by_id_and_hostname() {
+    let Some([_]) = require_or_skip([Tool::Moto]) else {
+        return;
+    };
     let moto = MotoServer::start();
     create_instance(&moto, "app-db", "mysql", "8.0.40", true);
     let admin = admin(&moto);
@@ -188,6 +191,9 @@ fn describe_instance_by_id_and_hostname() {
 
 #[test]
 fn describe_cluster_by_id_and_hostname() {
+    let Some([_]) = require_or_skip([Tool::Moto]) else {
+        return;
+    };
     let moto = MotoServer::start();
     create_cluster(&moto, "app-cluster", true);
     let admin = admin(&moto);
@@ -218,6 +224,9 @@ fn describe_cluster_by_id_and_hostname() {
 
 #[test]
 fn enable_on_an_instance_is_idempotent() {
+    let Some([_]) = require_or_skip([Tool::Moto]) else {
+        return;
+    };
     let moto = MotoServer::start();
     create_instance(&moto, "legacy-db", "mariadb", "10.11.8", false);
     let admin = admin(&moto);
@@ -244,6 +253,9 @@ fn enable_on_an_instance_is_idempotent() {
 
 #[test]
 fn enable_on_a_cluster() {
+    let Some([_]) = require_or_skip([Tool::Moto]) else {
+        return;
+    };
     let moto = MotoServer::start();
     create_cluster(&moto, "old-cluster", false);
     let admin = admin(&moto);

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use rds_iam_testkit::MotoServer;
+use rds_iam_testkit::{MotoServer, Tool, require_or_skip};
 
 use super::{KEY, SECRET, home, rds_iam, stderr, stdout};
 
@@ -24,10 +24,9 @@ fn run(moto: &MotoServer, home: &Path, args: &[&str]) -> Output {
     )
 }
 
-/// `aws rds ARGS` against moto (the AWS CLI next to `moto_server`).
-fn aws_rds(moto: &MotoServer, args: &[&str]) {
-    let aws = MotoServer::program().with_file_name("aws");
-    let out = Command::new(&aws)
+/// `aws rds ARGS` against moto (the AWS CLI from the same venv as `moto_server`).
+fn aws_rds(aws: &Path, moto: &MotoServer, args: &[&str]) {
+    let out = Command::new(aws)
         .args(["--endpoint-url", &moto.url(), "--region", "eu-west-1", "rds"])
         .args(args)
         .env("AWS_ACCESS_KEY_ID", KEY)
@@ -45,9 +44,13 @@ fn json(out: &Output) -> serde_json::Value {
 
 #[test]
 fn describe_enable_policy_against_moto() {
+    let Some([_, aws]) = require_or_skip([Tool::Moto, Tool::AwsCli]) else {
+        return;
+    };
     let moto = MotoServer::start();
     let h = home("", "");
     aws_rds(
+        &aws,
         &moto,
         &[
             "create-db-instance",

@@ -2,20 +2,16 @@
 //! (the name waiver, the user's option files, arguments after `--`), no token reaches the server. The client only
 //! ever talks to rds-iam's private socket; rds-iam refuses to log in to a server without TLS.
 
-use std::path::Path;
-
-use rds_iam_testkit::{RdsLikeOptions, RdsLikeServer, TestPki};
+use rds_iam_testkit::{RdsLikeOptions, RdsLikeServer, TestPki, Tool, require_or_skip};
 
 use super::*;
 
+/// The `mariadb` client ([`Tool::MariaDbClient`]); each test asks [`require_or_skip`] first.
 fn mariadb_client() -> String {
-    for dir in ["/usr/bin", "/usr/local/bin", "/bin"] {
-        let path = format!("{dir}/mariadb");
-        if Path::new(&path).is_file() {
-            return path;
-        }
-    }
-    panic!("the MariaDB client is needed: apt-get install -y mariadb-client")
+    Tool::MariaDbClient
+        .locate()
+        .map(|path| path.display().to_string())
+        .unwrap_or_else(|why| panic!("{why}"))
 }
 
 struct Bed {
@@ -87,6 +83,9 @@ fn assert_no_token_sent(bed: &Bed, out: &Output, case: &str) {
 
 #[test]
 fn no_client_configuration_sends_the_token_to_a_server_without_tls() {
+    let Some([_]) = require_or_skip([Tool::MariaDbClient]) else {
+        return;
+    };
     let bed = bed();
     let port = bed.server.port().to_string();
     let hostile =
@@ -149,6 +148,9 @@ fn no_client_configuration_sends_the_token_to_a_server_without_tls() {
 
 #[test]
 fn client_arguments_that_override_the_connection_or_tls_are_refused() {
+    let Some([_]) = require_or_skip([Tool::MariaDbClient]) else {
+        return;
+    };
     let bed = bed();
     let port = bed.server.port().to_string();
     let port_arg = format!("--port={port}");
@@ -181,6 +183,9 @@ fn client_arguments_that_override_the_connection_or_tls_are_refused() {
 /// (not in the bundle) gets no token, for `connect` and for `mysql`.
 #[test]
 fn name_waived_logins_trust_the_bundle_alone_on_the_login_connection() {
+    let Some([_]) = require_or_skip([Tool::MariaDbClient]) else {
+        return;
+    };
     let good = TestPki::generate(&["db.example.test"]);
     let second_ca = TestPki::generate(&["db.example.test"]);
     let home = tempfile::tempdir().unwrap();

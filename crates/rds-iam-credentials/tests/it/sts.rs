@@ -6,7 +6,7 @@ use rds_iam_credentials::{
     Clock, CredentialsError, DefaultChain, Env, Fs, ProfileProvider, ProvideCredentials, ProviderConfig,
     WebIdentityProvider,
 };
-use rds_iam_testkit::{FakeHttpServer, MotoServer, Recorded, Reply};
+use rds_iam_testkit::{FakeHttpServer, MotoServer, Recorded, Reply, Tool, require_or_skip};
 
 use crate::{assert_no_secret, config_with, invalid};
 
@@ -57,6 +57,9 @@ fn static_base() -> String {
 
 #[test]
 fn assume_role_against_moto() {
+    let Some([_]) = require_or_skip([Tool::Moto]) else {
+        return;
+    };
     let moto = MotoServer::start();
     let config = format!(
         "[profile role]\nrole_arn = arn:aws:iam::123456789012:role/test-role\nsource_profile = base\n\
@@ -88,6 +91,9 @@ fn assume_role_against_moto() {
 
 #[test]
 fn web_identity_against_moto() {
+    let Some([_]) = require_or_skip([Tool::Moto]) else {
+        return;
+    };
     let moto = MotoServer::start();
     let url = moto.url();
     let vars = [
