@@ -9,7 +9,8 @@ mod config;
 mod env;
 mod error;
 mod fs;
-/// The private readers of untrusted input, for the fuzz targets in `fuzz/`.
+/// The private readers of untrusted input, for the fuzz targets in `fuzz/` (feature `fuzzing`; not API).
+#[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
 #[allow(dead_code)] // used by the HTTP-based sources as they land
@@ -28,7 +29,9 @@ pub use env::Env;
 pub use error::CredentialsError;
 pub use fs::Fs;
 pub use http::{HttpError, HttpSettings, install_crypto_provider};
-/// Runners for the metadata-endpoint conformance suites, called by `cargo xtask conformance`.
+/// Runners for the metadata-endpoint conformance suites, called by `cargo xtask conformance` (feature `conformance`;
+/// not API).
+#[cfg(feature = "conformance")]
 #[doc(hidden)]
 pub use providers::conformance as providers_conformance;
 pub use providers::{EcsProvider, EndpointMode, ImdsProvider};

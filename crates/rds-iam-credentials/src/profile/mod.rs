@@ -36,6 +36,7 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
+#[cfg(feature = "conformance")]
 #[doc(hidden)]
 pub mod conformance;
 mod location;

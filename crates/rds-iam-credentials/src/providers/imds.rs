@@ -163,6 +163,7 @@ impl ImdsProvider {
     }
 
     /// The URL of the session-token request.
+    #[cfg(feature = "conformance")]
     pub(crate) fn token_url(&self) -> Result<String, CredentialsError> {
         Ok(format!("{}{TOKEN_PATH}", self.endpoint()?))
     }

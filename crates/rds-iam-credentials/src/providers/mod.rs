@@ -1,5 +1,6 @@
 //! The credential sources, one module each.
 
+#[cfg(feature = "conformance")]
 #[doc(hidden)]
 pub mod conformance;
 pub(crate) mod ecs;
@@ -18,6 +19,7 @@ pub use imds::{EndpointMode, ImdsProvider};
 pub use profile::ProfileProvider;
 pub use web_identity::WebIdentityProvider;
 
+#[cfg(feature = "conformance")]
 pub(crate) use profile_chain::plan_for_conformance;
 
 use crate::{CredentialsError, ProvideCredentials, ProviderConfig};

@@ -13,6 +13,7 @@
 
 use std::path::Path;
 
+#[cfg(feature = "conformance")]
 use serde_json::{Map, Value};
 
 use super::sso::SsoConfig;
@@ -69,6 +70,7 @@ pub(crate) enum PlanError {
 }
 
 impl PlanError {
+    #[cfg(feature = "conformance")]
     fn message(&self) -> &str {
         match self {
             PlanError::Empty(m) | PlanError::Invalid(m) => m,
@@ -397,6 +399,7 @@ pub(crate) fn execute(
 }
 
 /// Checks `plan` against one case of smithy-rs's `assume-role-tests.json` (see `profile::conformance`).
+#[cfg(feature = "conformance")]
 pub(crate) fn plan_for_conformance(set: &ProfileSet, selected: &str, expected: &Value) -> Result<(), String> {
     let result = plan(set, selected);
     if let Some(wanted) = expected["Error"].as_str() {
@@ -427,6 +430,7 @@ pub(crate) fn plan_for_conformance(set: &ProfileSet, selected: &str, expected: &
     }
 }
 
+#[cfg(feature = "conformance")]
 fn base_json(base: &Base) -> Value {
     let mut map = Map::new();
     match base {
@@ -465,12 +469,14 @@ fn base_json(base: &Base) -> Value {
     }
 }
 
+#[cfg(feature = "conformance")]
 fn one(kind: &str, map: Map<String, Value>) -> Value {
     let mut outer = Map::new();
     outer.insert(kind.into(), Value::Object(map));
     Value::Object(outer)
 }
 
+#[cfg(feature = "conformance")]
 fn insert_some(map: &mut Map<String, Value>, key: &str, value: &Option<String>) {
     if let Some(value) = value {
         map.insert(key.into(), value.clone().into());
