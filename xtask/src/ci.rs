@@ -12,6 +12,7 @@ pub(crate) fn run() -> Result {
     ensure_debian_package("mariadbd", "mariadb-server")?;
 
     exec(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    crate::tidy::run()?;
     exec(cargo().args([
         "clippy",
         "--workspace",

@@ -38,7 +38,7 @@ pub(crate) fn run() -> Result {
     println!("  (on RDS: CREATE USER '{USER}' IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS' REQUIRE SSL)");
 
     let home = tempdir()?;
-    #[allow(clippy::disallowed_methods)] // xtask passes its own PATH on
+    #[allow(clippy::disallowed_methods, reason = "xtask passes its own PATH on")]
     let path = std::env::var_os("PATH").unwrap_or_default();
     let rds_iam = |args: &[&str]| -> Result<String> {
         let out = Command::new(bin.join("rds-iam"))

@@ -90,7 +90,7 @@ fn mib(bytes: u64) -> f64 {
 /// `program args…` with only `vars` (and PATH) in its environment, no AWS files, no instance metadata.
 fn sealed(program: &Path, args: &[&str], vars: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(program);
-    #[allow(clippy::disallowed_methods)] // xtask reads its own environment
+    #[allow(clippy::disallowed_methods, reason = "xtask reads its own environment")]
     let path = std::env::var_os("PATH").unwrap_or_default();
     cmd.args(args)
         .env_clear()
@@ -329,7 +329,10 @@ fn fresh_dir(dir: &Path) -> Result {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed; the panic says where
+    #![allow(
+        clippy::unwrap_used,
+        reason = "a test that cannot unwrap has failed; the panic says where"
+    )]
 
     use super::*;
 

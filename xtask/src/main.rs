@@ -2,11 +2,12 @@
 //!
 //! - `cargo xtask demo`: an RDS-like MariaDB on loopback, a real token, a real TLS login, a tampered token refused.
 //! - `cargo xtask ci`: format check, clippy `-D warnings`, every test and doctest (installs the test tools).
+//! - `cargo xtask tidy`: dependency boundaries and source conventions (also a test, run by `ci`).
 //! - `cargo xtask conformance [DIR]`: the external suites in `../shared/conformance` (or DIR).
 //! - `cargo xtask bench`: criterion benchmarks, whole-process comparison with the AWS CLI, dependency count.
 //! - `cargo xtask dist`: the release binary, smoke-tested, with its man pages and completion scripts.
 //! - `cargo xtask fuzz [TARGET] [--runs N]`: the libFuzzer targets of `fuzz/` (nightly, cargo-fuzz).
-#![allow(clippy::print_stdout, clippy::print_stderr)] // a command-line program prints
+#![allow(clippy::print_stdout, clippy::print_stderr, reason = "a command-line program prints")]
 
 mod bench;
 mod ci;
@@ -14,6 +15,7 @@ mod conformance;
 mod demo;
 mod dist;
 mod fuzz;
+mod tidy;
 mod tools;
 
 use std::process::ExitCode;
@@ -23,7 +25,8 @@ usage: cargo xtask <command>
 
 commands:
   demo               the main job locally: an RDS-like MariaDB, a real token, a real TLS login (needs root)
-  ci                 fmt check, clippy -D warnings, all tests and doctests (sets up botocore/awscli, faketime)
+  ci                 fmt check, tidy, clippy -D warnings, all tests and doctests (sets up the test tools)
+  tidy               dependency boundaries and source conventions (also a test)
   conformance [DIR]  run the external conformance suites (default DIR: ../shared/conformance)
   bench              criterion benchmarks, rds-iam vs aws CLI as whole processes, dependency count
   dist               release binary in target/dist/ (smoke-tested; size, build time), man pages, completions
@@ -34,6 +37,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::run(),
+        Some("tidy") => tidy::run(),
         Some("conformance") => conformance::run(args.get(1).map(String::as_str)),
         Some("bench") => bench::run(),
         Some("demo") => demo::run(),

@@ -15,7 +15,7 @@ pub(crate) fn root() -> PathBuf {
 
 /// Cargo's target directory (`CARGO_TARGET_DIR` or `<root>/target`).
 pub(crate) fn target_dir() -> PathBuf {
-    #[allow(clippy::disallowed_methods)] // xtask reads its own environment
+    #[allow(clippy::disallowed_methods, reason = "xtask reads its own environment")]
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("target"))
@@ -23,7 +23,7 @@ pub(crate) fn target_dir() -> PathBuf {
 
 /// The `cargo` that runs us.
 pub(crate) fn cargo() -> Command {
-    #[allow(clippy::disallowed_methods)] // xtask reads its own environment
+    #[allow(clippy::disallowed_methods, reason = "xtask reads its own environment")]
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(root());

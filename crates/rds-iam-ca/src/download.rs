@@ -213,7 +213,7 @@ impl Downloader {
 ///
 /// A copy of `rds_iam_credentials::install_crypto_provider`: this crate does not depend on rds-iam-credentials
 /// (DESIGN.md keeps ca beside it), and rds-iam-token, the one crate both depend on, has no rustls by design.
-/// `tests/e2e/tidy.rs` checks that the two bodies stay identical.
+/// `cargo xtask tidy` checks that the two bodies stay identical.
 fn install_crypto_provider() {
     static ONCE: OnceLock<()> = OnceLock::new();
     ONCE.get_or_init(|| {
@@ -236,7 +236,7 @@ mod tests {
     use super::*;
 
     /// Installs ring's provider as the process default. The copy in rds-iam-credentials' http.rs must stay the same
-    /// (`install_crypto_provider_copies_agree` in tests/e2e/tidy.rs).
+    /// (`install_crypto_provider_copies_agree` in xtask/src/tidy.rs).
     #[test]
     fn installs_ring_as_the_process_default() {
         install_crypto_provider();

@@ -322,9 +322,7 @@ pub enum VerifyError {
         sha256: String,
     },
     /// Every root is expired or not yet valid.
-    #[error(
-        "no valid root certificate at {at} ({skipped} expired or not yet valid): download a current bundle"
-    )]
+    #[error("no valid root certificate at {at} ({skipped} expired or not yet valid): download a current bundle")]
     NoValidRoot {
         /// The time of the check (RFC 3339).
         at: String,

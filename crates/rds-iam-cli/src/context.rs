@@ -15,7 +15,7 @@ pub(crate) struct Context {
 impl Context {
     /// The process's environment, file system and the current time.
     pub(crate) fn real() -> Context {
-        #[allow(clippy::disallowed_methods)] // the CLI is the one place that reads the clock
+        #[allow(clippy::disallowed_methods, reason = "the CLI is the one place that reads the clock")]
         let now = SystemTime::now();
         Context {
             env: Env::real(),
@@ -47,7 +47,7 @@ impl Context {
 /// Logs to stderr when `RUST_LOG` is set (e.g. `RUST_LOG=rds_iam=debug`); silent otherwise. Secrets are never
 /// logged: every secret is a `Secret`, whose `Debug` is redacted.
 pub(crate) fn init_logging() {
-    #[allow(clippy::disallowed_methods)] // the CLI reads its own environment
+    #[allow(clippy::disallowed_methods, reason = "the CLI reads its own environment")]
     if std::env::var_os("RUST_LOG").is_none() {
         return;
     }

@@ -3,7 +3,7 @@
 //! The `rds-iam` binary's code: `main.rs` only calls [`run`]. This crate owns presentation, the real clock, the
 //! process environment and exit codes; the work is done by the library crates. It is a library too so that
 //! `cargo xtask dist` can render the man pages from [`cli_command`]; it is not an API.
-#![allow(clippy::print_stdout, clippy::print_stderr)] // a command-line program prints
+#![allow(clippy::print_stdout, clippy::print_stderr, reason = "a command-line program prints")]
 
 mod advice;
 mod commands;

@@ -39,7 +39,7 @@ impl Clock {
     /// The current time.
     pub fn now(&self) -> SystemTime {
         match &self.0 {
-            #[allow(clippy::disallowed_methods)] // the one place this crate reads the real clock
+            #[allow(clippy::disallowed_methods, reason = "the one place this crate reads the real clock")]
             Source::System => SystemTime::now(),
             Source::Manual(t) => *lock(t),
         }

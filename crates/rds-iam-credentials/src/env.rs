@@ -79,7 +79,7 @@ impl Env {
     /// The value of `name`, if set and valid Unicode (set-but-empty is `Some("")`).
     pub fn get(&self, name: &str) -> Option<String> {
         match &self.vars {
-            #[allow(clippy::disallowed_methods)] // the one place that reads the real environment
+            #[allow(clippy::disallowed_methods, reason = "the one place that reads the real environment")]
             Source::Real => std::env::var(name).ok(),
             Source::Fixed(vars) => vars.get(name).cloned(),
         }

@@ -129,7 +129,7 @@ impl std::error::Error for HttpError {}
 
 /// Makes ring rustls's process-wide provider, once (a no-op if the program already chose one). reqwest and the
 /// mysql crate build their rustls configs from that provider; every rds-iam crate that opens TLS calls this first.
-/// (rds-iam-ca, which does not depend on this crate, has a private copy that `tests/e2e/tidy.rs` keeps identical.)
+/// (rds-iam-ca, which does not depend on this crate, has a private copy that `cargo xtask tidy` keeps identical.)
 pub fn install_crypto_provider() {
     static ONCE: OnceLock<()> = OnceLock::new();
     ONCE.get_or_init(|| {
@@ -382,7 +382,7 @@ mod tests {
     }
 
     /// Installs ring's provider as the process default. The copy in rds-iam-ca's download.rs must stay the same
-    /// (`install_crypto_provider_copies_agree` in tests/e2e/tidy.rs).
+    /// (`install_crypto_provider_copies_agree` in xtask/src/tidy.rs).
     #[test]
     fn installs_ring_as_the_process_default() {
         install_crypto_provider();

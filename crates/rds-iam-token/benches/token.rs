@@ -1,5 +1,9 @@
 //! Criterion benchmarks: signing a token and a token-cache hit (`cargo xtask bench`).
-#![allow(missing_docs, clippy::unwrap_used)] // criterion macros generate undocumented items; a panic is a failed bench
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    reason = "criterion macros generate undocumented items; a panic is a failed bench"
+)]
 
 use std::hint::black_box;
 use std::time::{Duration, SystemTime};

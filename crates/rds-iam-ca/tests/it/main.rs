@@ -1,5 +1,8 @@
 //! Integration tests of `rds-iam-ca`: verification cases, and the store against a loopback HTTPS bundle server.
-#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed; the panic says where
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test that cannot unwrap has failed; the panic says where"
+)]
 
 mod store;
 mod verify;

@@ -49,7 +49,10 @@ fn status<'a>(report: &'a Value, name: &str) -> (&'a str, &'a str) {
 
 #[test]
 fn clock_skew_denied_api_and_closed_port() {
-    #[allow(clippy::disallowed_methods)] // the fake server's clock must be off from the real one the CLI reads
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the fake server's clock must be off from the real one the CLI reads"
+    )]
     let ten_minutes_ago = SystemTime::now() - Duration::from_secs(600);
     let date = http_date(ten_minutes_ago);
     let aws = FakeHttpServer::start(move |request| {

@@ -1,5 +1,8 @@
 //! Integration tests of the `rds-iam` binary: flags, errors and exit codes, output formats, redaction.
-#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed; the panic says where
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test that cannot unwrap has failed; the panic says where"
+)]
 
 mod admin;
 mod ca;

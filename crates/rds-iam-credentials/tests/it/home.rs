@@ -45,7 +45,10 @@ fn assert_skipped_for_want_of_a_home<T: std::fmt::Debug>(result: Result<T, Crede
 
 #[test]
 fn a_planted_tilde_folder_in_the_working_directory_is_not_read() {
-    #[allow(clippy::disallowed_methods)] // which side of the test this process is: set by the parent below
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "which side of the test this process is: set by the parent below"
+    )]
     if std::env::var_os(CHILD).is_some() {
         // The child: the working directory holds `~/.aws/config`; the real file system, no home at all.
         assert_skipped_for_want_of_a_home(homeless_chain(Fs::real()).provide());

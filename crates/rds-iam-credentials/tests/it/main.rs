@@ -1,6 +1,9 @@
 //! Integration tests of the credential sources against loopback fakes (rds-iam-testkit) and moto, one module per
 //! source (one test binary keeps link time down).
-#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed; the panic says where
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test that cannot unwrap has failed; the panic says where"
+)]
 
 mod cache;
 mod ecs;

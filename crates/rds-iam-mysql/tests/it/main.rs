@@ -1,6 +1,9 @@
 //! Integration tests of rds-iam-mysql against the in-process RDS-like server (rds-iam-testkit): TLS-only login,
 //! classified errors, the pool and the limiter.
-#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed; the panic says where
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test that cannot unwrap has failed; the panic says where"
+)]
 
 mod connect;
 mod pool;

@@ -1,6 +1,9 @@
 //! The proxy between the `mysql` crate (a real client, over the proxy's Unix socket) and the in-process RDS-like
 //! server (rds-iam-testkit): IAM logins, relayed logins, and every refusal, as the client sees them.
-#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed; the panic says where
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test that cannot unwrap has failed; the panic says where"
+)]
 
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};

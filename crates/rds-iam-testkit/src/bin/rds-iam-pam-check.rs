@@ -21,7 +21,10 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     };
     let log = PamAttemptLog::new(config.with_extension("log"));
-    #[allow(clippy::disallowed_methods)] // the PAM contract: pam_exec passes the user in the environment
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the PAM contract: pam_exec passes the user in the environment"
+    )]
     let user = std::env::var("PAM_USER").unwrap_or_default();
     let outcome = check(&config, &user);
     let accepted = outcome == PamOutcome::Accepted;
@@ -50,7 +53,10 @@ fn check(config: &Path, user: &str) -> PamOutcome {
             detail: "token is not UTF-8".to_owned(),
         };
     };
-    #[allow(clippy::disallowed_methods)] // the one place in testkit that reads the clock: it plays the server
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the one place in testkit that reads the clock: it plays the server"
+    )]
     let now = std::time::SystemTime::now();
     match validate_token(token.trim_end_matches('\r'), &expect, now) {
         Ok(()) => PamOutcome::Accepted,
