@@ -80,7 +80,7 @@ pub fn faketime() -> &'static str {
 pub struct Rng(u64);
 
 impl Rng {
-    /// A generator seeded from `RDS_IAM_TEST_SEED`, else from the clock. Print [`Rng::seed`] on failure.
+    /// A generator seeded from `RDS_IAM_TEST_SEED`, else from the clock. Print its seed ([`seed_of`]) on failure.
     pub fn from_env() -> Rng {
         let seed = std::env::var("RDS_IAM_TEST_SEED")
             .ok()

@@ -3,6 +3,7 @@
 use std::time::Instant;
 
 use crate::Result;
+use crate::package::{self, Verify};
 use crate::tools::{cargo, ensure_debian_package, exec, python_venv};
 
 pub(crate) fn run() -> Result {
@@ -22,6 +23,15 @@ pub(crate) fn run() -> Result {
         "-D",
         "warnings",
     ]))?;
+    // The API docs: every intra-doc link resolves, no rustdoc warning.
+    exec(
+        cargo()
+            .args(["doc", "--workspace", "--no-deps", "--locked"])
+            .env("RUSTDOCFLAGS", "-D warnings"),
+    )?;
+    // The crates meant for crates.io pack, and hold what their code includes (`cargo xtask package` verifies
+    // them with a build each; see `Verify::PackOnly` for why `ci` does not).
+    package::run(Verify::PackOnly)?;
     // One `cargo test` builds every test binary with the same profile clippy checked, then runs unit,
     // integration and doc tests. The e2e tests find the reference tools through these variables, and
     // RDS_IAM_REQUIRE_TOOLS makes a missing tool fail its tests instead of skipping them (testkit's `tools`).

@@ -2,6 +2,7 @@
 //!
 //! - `cargo xtask demo`: an RDS-like MariaDB on loopback, a real token, a real TLS login, a tampered token refused.
 //! - `cargo xtask ci`: format check, clippy `-D warnings`, every test and doctest (installs the test tools).
+//! - `cargo xtask package`: `cargo package` for the published crates, each verified by building it alone.
 //! - `cargo xtask tidy`: dependency boundaries and source conventions (also a test, run by `ci`).
 //! - `cargo xtask conformance [DIR]`: the external suites in `../shared/conformance` (or DIR).
 //! - `cargo xtask bench`: criterion benchmarks, whole-process comparison with the AWS CLI, dependency count.
@@ -15,6 +16,7 @@ mod conformance;
 mod demo;
 mod dist;
 mod fuzz;
+mod package;
 mod tidy;
 mod tools;
 
@@ -25,7 +27,9 @@ usage: cargo xtask <command>
 
 commands:
   demo               the main job locally: an RDS-like MariaDB, a real token, a real TLS login (needs root)
-  ci                 fmt check, tidy, clippy -D warnings, all tests and doctests (sets up the test tools)
+  ci                 fmt, tidy, clippy -D warnings, rustdoc -D warnings, package (unverified), all tests and
+                     doctests (sets up the test tools; a test whose tool is missing fails)
+  package            cargo package for the published crates, each verified by building it alone (slow when cold)
   tidy               dependency boundaries and source conventions (also a test)
   conformance [DIR]  run the external conformance suites (default DIR: ../shared/conformance)
   bench              criterion benchmarks, rds-iam vs aws CLI as whole processes, dependency count
@@ -38,6 +42,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::run(),
         Some("tidy") => tidy::run(),
+        Some("package") => package::run(package::Verify::Build),
         Some("conformance") => conformance::run(args.get(1).map(String::as_str)),
         Some("bench") => bench::run(),
         Some("demo") => demo::run(),

@@ -18,7 +18,8 @@ const ROOT_NAMES: [&str; 5] = [
     "Starfield Services Root Certificate Authority - G2",
 ];
 
-/// Amazon Trust Services' root certificates as one PEM bundle, in [`ROOT_NAMES`] order.
+/// Amazon Trust Services' root certificates as one PEM bundle: Amazon Root CA 1–4, then the Starfield root that
+/// cross-signs them.
 ///
 /// ```
 /// let pem = rds_iam_ca::amazon_trust_services_pem();

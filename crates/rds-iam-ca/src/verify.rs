@@ -193,7 +193,7 @@ pub struct Received {
     /// The `Content-Type` header, when the bytes came over HTTP.
     pub content_type: Option<String>,
     /// The first bytes, printable (control characters escaped), at most 60 characters, with every run of 16 or
-    /// more base64 characters shown as `…` (see [`Received::of`]).
+    /// more base64 characters shown as `…`.
     pub start: String,
 }
 
