@@ -48,7 +48,7 @@ impl EcsProvider {
     }
 
     /// The URL credentials are fetched from. Neither variable set is [`CredentialsError::NotFound`]; an invalid or
-    /// disallowed URL is [`CredentialsError::Invalid`].
+    /// disallowed URL is [`CredentialsError::InvalidConfiguration`].
     pub fn credentials_url(&self) -> Result<String, CredentialsError> {
         let invalid = |e: String| CredentialsError::invalid(SOURCE, e);
         if let Some(relative) = self.env.get_non_blank(RELATIVE) {

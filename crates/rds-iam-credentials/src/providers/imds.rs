@@ -121,7 +121,7 @@ impl ImdsProvider {
     }
 
     /// The endpoint requests go to (`http://169.254.169.254` unless configured otherwise), without a trailing
-    /// slash. An invalid setting is [`CredentialsError::Invalid`], naming the setting.
+    /// slash. An invalid setting is [`CredentialsError::InvalidConfiguration`], naming the setting.
     pub fn endpoint(&self) -> Result<String, CredentialsError> {
         let configured = |env_name: &str, key: &str| -> Result<Option<(String, String)>, CredentialsError> {
             if let Some(value) = self.env.get_non_blank(env_name) {

@@ -102,7 +102,10 @@ impl Findings {
 }
 
 /// What the credential chain gave, and what STS said about it.
-#[allow(clippy::large_enum_variant)] // one value per doctor run: boxing would buy nothing
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one value per doctor run: boxing would buy nothing"
+)]
 pub(super) enum CredentialsFinding {
     /// None found, or the chain failed (its message lists where it looked).
     Missing(CredentialsError),
