@@ -178,9 +178,17 @@ pub fn decide<const N: usize>(test: &str, found: [(Tool, Result<PathBuf, String>
             why.join("; ")
         ));
     }
-    let hints: Vec<String> = missing
+    // Tools with the same advice share it: "moto_server and the AWS CLI (`cargo xtask ci` creates …)".
+    let mut hints: Vec<(Vec<&str>, &str)> = Vec::new();
+    for (tool, _) in &missing {
+        match hints.iter_mut().find(|(_, hint)| *hint == tool.install_hint()) {
+            Some((names, _)) => names.push(tool.name()),
+            None => hints.push((vec![tool.name()], tool.install_hint())),
+        }
+    }
+    let hints: Vec<String> = hints
         .iter()
-        .map(|(tool, _)| format!("{} ({})", tool.name(), tool.install_hint()))
+        .map(|(names, hint)| format!("{} ({hint})", names.join(" and ")))
         .collect();
     Decision::Skip(format!(
         "skipped {test}: needs {} — set CI=1 or run `cargo xtask ci` to require it",
@@ -319,6 +327,23 @@ mod tests {
         );
         assert!(!line.contains("moto"), "only what is missing: {line}");
         assert!(!line.contains('\n'), "one line: {line}");
+
+        let python_tools = [
+            (Tool::Moto, Err("moto_server is missing".to_owned())),
+            (Tool::AwsCli, Err("aws is missing".to_owned())),
+        ];
+        let Decision::Skip(line) = decide("t", python_tools, false) else {
+            panic!("not required: skipped")
+        };
+        assert_eq!(
+            line.matches("xtask/requirements.txt").count(),
+            1,
+            "the shared advice once: {line}"
+        );
+        assert!(
+            line.contains("needs moto_server and the AWS CLI (`cargo xtask ci` creates"),
+            "{line}"
+        );
 
         let Decision::Fail(message) = decide("it::a_test", found(), true) else {
             panic!("required: a failure")
