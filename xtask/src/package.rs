@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
 
 use crate::Result;
-use crate::tools::{cargo, exec, output, root};
+use crate::tools::{cargo, exec, output, root, target_dir};
 
 /// The crates with `publish = true`, dependencies first. testkit, the e2e tests and xtask are not published; their
 /// path dependencies (dev-dependencies on testkit) carry no version, so cargo leaves them out of the packages.
@@ -27,9 +27,9 @@ pub(crate) enum Verify {
     Build,
     /// Pack only (manifests, metadata, file lists, versions of our path dependencies), then check that every
     /// package holds the files its code includes — what a verification build would catch for this workspace,
-    /// in seconds. `cargo xtask ci` uses this: from a cold target directory the verification build took longer
-    /// than the rest of `ci` (every dependency again, with each crate's own feature set and cargo's default `dev`
-    /// profile); with a warm one it took about 30 s.
+    /// in seconds. `cargo xtask ci` uses this: on the 2-core CI machine the verification build took 5–9 minutes
+    /// from a cold target directory, more than the rest of `ci` (every dependency again, with each crate's own
+    /// feature set and cargo's default `dev` profile), and about 40 s warm.
     PackOnly,
 }
 
@@ -40,6 +40,13 @@ pub(crate) fn run(verify: Verify) -> Result {
     for unpublished in ["rds-iam-testkit", "rds-iam-e2e", "xtask"] {
         cmd.args(["--exclude", unpublished]);
     }
+    if verify == Verify::Build {
+        // A target directory of its own, cleared of our crates' builds (see `remove_stale_builds`).
+        let verify_dir = target_dir().join("package-verify");
+        remove_stale_builds(&verify_dir)?;
+        remove_unpacked_packages()?;
+        cmd.env("CARGO_TARGET_DIR", &verify_dir);
+    }
     if verify == Verify::PackOnly {
         // Offline: clippy has fetched every dependency by now, and packing alone needs no index update.
         cmd.args(["--no-verify", "--offline"]);
@@ -47,6 +54,69 @@ pub(crate) fn run(verify: Verify) -> Result {
     exec(&mut cmd)?;
     if verify == Verify::PackOnly {
         packages_hold_what_the_code_includes()?;
+    }
+    Ok(())
+}
+
+/// cargo treats a registry crate as immutable: the dependencies a package is verified with (our other crates, from
+/// the temporary local registry) are rebuilt only when their version changes, so a second run would link the first
+/// run's build of, say, rds-iam-token. The verification therefore has a target directory of its own, where every
+/// build of our crates (and the temporary registry) is removed first; the dependencies' builds stay.
+fn remove_stale_builds(verify_dir: &Path) -> Result {
+    let remove = |path: &Path| -> Result {
+        let removed = if path.is_dir() {
+            std::fs::remove_dir_all(path)
+        } else {
+            std::fs::remove_file(path)
+        };
+        removed.map_err(|e| format!("removing {}: {e}", path.display()))
+    };
+    let packages = verify_dir.join("package");
+    if packages.exists() {
+        remove(&packages)?;
+    }
+    for (dir, prefixes) in [
+        (".fingerprint", &["rds-iam-"][..]),
+        ("deps", &["librds_iam_", "rds_iam_", "rds_iam-"][..]),
+    ] {
+        let Ok(entries) = std::fs::read_dir(verify_dir.join("debug").join(dir)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if prefixes.iter().any(|prefix| name.starts_with(prefix)) {
+                remove(&entry.path())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// cargo verifies each package unpacked from its temporary local registry into
+/// `$CARGO_HOME/registry/src/-<hash>/<name>-<version>`, and, as for any registry, reuses that folder when it exists:
+/// a later run with changed sources but the same version would build the earlier run's sources. So our crates'
+/// folders under local registries (named `-<hash>`: no host) go first; crates.io's are never touched.
+fn remove_unpacked_packages() -> Result {
+    #[allow(clippy::disallowed_methods, reason = "xtask reads its own environment")]
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::home_dir().map(|home| home.join(".cargo")));
+    let Some(sources) = cargo_home.map(|home| home.join("registry/src")) else {
+        return Ok(());
+    };
+    let Ok(registries) = std::fs::read_dir(&sources) else {
+        return Ok(());
+    };
+    for registry in registries.flatten() {
+        if !registry.file_name().to_string_lossy().starts_with('-') {
+            continue;
+        }
+        for krate in PUBLISHED {
+            let unpacked = registry.path().join(format!("{krate}-{}", env!("CARGO_PKG_VERSION")));
+            if unpacked.is_dir() {
+                std::fs::remove_dir_all(&unpacked).map_err(|e| format!("removing {}: {e}", unpacked.display()))?;
+            }
+        }
     }
     Ok(())
 }
