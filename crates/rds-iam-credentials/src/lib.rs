@@ -13,7 +13,6 @@ mod fs;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
-#[allow(dead_code, reason = "used by the HTTP-based sources as they land")]
 mod http;
 pub mod profile;
 mod providers;
