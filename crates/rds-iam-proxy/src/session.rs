@@ -138,7 +138,6 @@ async fn run<C>(config: &ProxyConfig, mut client: C, peer: &str) -> Result<(Stri
 where
     C: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let deadline = tokio::time::Instant::now() + config.connect_timeout;
     let timed_out = || {
         Refusal::other(format!(
             "rds-iam proxy: no TLS connection to {}:{} within {:?}; check the host, port, security groups and \
@@ -146,7 +145,7 @@ where
             config.host, config.port, config.connect_timeout
         ))
     };
-    let (tcp, greeting) = match tokio::time::timeout_at(deadline, dial(config)).await {
+    let (tcp, greeting) = match tokio::time::timeout(config.connect_timeout, dial(config)).await {
         Ok(Ok(dialed)) => dialed,
         Ok(Err(refusal)) => return refuse(&mut client, 0, refusal).await,
         Err(_) => return refuse(&mut client, 0, timed_out()).await,
@@ -196,7 +195,8 @@ where
             parsed.mariadb_ext_capabilities(),
         ),
     };
-    let secured = tokio::time::timeout_at(deadline, secure(config, tcp, &greeting, capabilities, ext_capabilities));
+    // A limit of its own: the time the client took to answer does not count against the TLS handshake.
+    let secured = tokio::time::timeout(wait, secure(config, tcp, &greeting, capabilities, ext_capabilities));
     let mut db = match secured.await {
         Ok(Ok(db)) => db,
         Ok(Err(refusal)) => return refuse(&mut client, 2, refusal).await,
