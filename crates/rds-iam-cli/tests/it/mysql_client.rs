@@ -241,3 +241,41 @@ fn name_waived_logins_trust_the_bundle_alone_on_the_login_connection() {
         }
     }
 }
+
+/// A system-wide option file (`/etc/mysql/conf.d/*.cnf`, read by every client on the machine) that turns TLS off:
+/// still no token. Needs root to plant the file; it is removed again however the test ends.
+#[test]
+fn a_system_option_file_without_tls_changes_nothing() {
+    struct Planted(std::path::PathBuf);
+    impl Drop for Planted {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+    let dir = Path::new("/etc/mysql/conf.d");
+    let file = dir.join(format!("zz-rds-iam-test-{}.cnf", std::process::id()));
+    // Only `[client]` TLS settings: other tests' clients on this machine keep working over their own sockets.
+    if std::fs::write(&file, "[client]\nskip-ssl\nssl=0\nloose-ssl-mode=DISABLED\n").is_err() {
+        assert!(
+            !rds_iam_testkit::tools::tools_required(),
+            "cannot write {}: run as root (CI does)",
+            file.display()
+        );
+        eprintln!(
+            "skipped a_system_option_file_without_tls_changes_nothing: needs root to write {}",
+            file.display()
+        );
+        return;
+    }
+    let _planted = Planted(file);
+    let bed = bed();
+    for extra in [&[][..], &["--danger-skip-hostname-check"][..]] {
+        let out = run(&bed, extra, &["--batch", "-e", "SELECT 1"], &[]);
+        assert_no_token_sent(&bed, &out, "/etc/mysql/conf.d");
+        assert!(
+            stderr(&out).contains("does not offer TLS, so the token was not sent"),
+            "{}",
+            stderr(&out)
+        );
+    }
+}
