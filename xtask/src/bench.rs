@@ -232,23 +232,28 @@ fn login_benchmarks(ours: &Path, aws: &Path) -> Result<Vec<String>> {
         times.sort();
         Ok(times[runs / 2])
     };
-    let connect = median(
-        30,
-        Box::new(|| {
-            let out = Command::new(ours)
-                .arg("connect")
-                .args(target)
-                .args(["--ca-bundle", &ca, "-e", "SELECT 1"])
-                .envs(keys)
-                .output()
-                .map_err(|e| e.to_string())?;
-            if out.status.success() {
-                Ok(())
-            } else {
-                Err(String::from_utf8_lossy(&out.stderr).into_owned())
-            }
-        }),
-    )?;
+    // One `rds-iam` run to its successful end.
+    let run_ours = |command: &str, extra: &[&str]| -> Result<()> {
+        let out = Command::new(ours)
+            .arg(command)
+            .args(target)
+            .args(["--ca-bundle", &ca])
+            .args(extra)
+            .envs(keys)
+            .output()
+            .map_err(|e| e.to_string())?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    };
+    let connect = median(30, Box::new(|| run_ours("connect", &["-e", "SELECT 1"])))?;
+    // Through the embedded proxy: its own TLS (bundle only) and login, the driver on the private socket.
+    let waived = ["--danger-skip-hostname-check", "-e", "SELECT 1"];
+    let through_proxy = median(30, Box::new(|| run_ours("connect", &waived)))?;
+    // `rds-iam mysql`: the installed mariadb client against the embedded proxy.
+    let mysql = median(30, Box::new(|| run_ours("mysql", &["--", "-e", "SELECT 1"])))?;
     let ready = token_of(ours, &["token"])?;
     let client_only = median(30, Box::new(|| login(&ready)))?;
     let aws_then_client = median(
@@ -265,6 +270,14 @@ fn login_benchmarks(ours: &Path, aws: &Path) -> Result<Vec<String>> {
         format!(
             "| `rds-iam connect -e 'SELECT 1'` (token + login) | {} |",
             fmt_duration(connect)
+        ),
+        format!(
+            "| `rds-iam connect --danger-skip-hostname-check -e 'SELECT 1'` (through the embedded proxy) | {} |",
+            fmt_duration(through_proxy)
+        ),
+        format!(
+            "| `rds-iam mysql -- -e 'SELECT 1'` (the mariadb client through the embedded proxy) | {} |",
+            fmt_duration(mysql)
         ),
         format!(
             "| `mariadb -e 'SELECT 1'` with a ready token | {} |",

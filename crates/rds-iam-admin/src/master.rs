@@ -140,7 +140,7 @@ impl MasterLogin {
         );
         let conn = Conn::new(opts).map_err(|e| match e {
             // The proxy's own refusals come before the password went anywhere.
-            mysql::Error::MySqlError(refusal) if refusal.message.starts_with("rds-iam proxy:") => {
+            mysql::Error::MySqlError(refusal) if refusal.message.starts_with(rds_iam_proxy::REFUSAL_PREFIX) => {
                 Error::TunnelRefused {
                     host: self.host.clone(),
                     port: self.port,

@@ -27,4 +27,4 @@ mod session;
 
 pub use config::{Login, ProxyConfig};
 pub use embedded::EmbeddedProxy;
-pub use session::rejected_message;
+pub use session::{REFUSAL_PREFIX, rejected_message};

@@ -11,6 +11,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::Mutex;
 
 use crate::packet::{Header, err_payload, read_header, write_packet};
+use crate::session::REFUSAL_PREFIX;
 
 const COM_CHANGE_USER: u8 = 0x11;
 const BUFFER: usize = 16 * 1024;
@@ -56,8 +57,10 @@ where
                     let refusal = err_payload(
                         1105,
                         b"HY000",
-                        "rds-iam proxy: COM_CHANGE_USER is not supported through the proxy; open a new connection \
-                         to log in as another user (the session is unchanged)",
+                        &format!(
+                            "{REFUSAL_PREFIX}COM_CHANGE_USER is not supported through the proxy; open a new \
+                             connection to log in as another user (the session is unchanged)"
+                        ),
                     );
                     write_packet(&mut *client_write.lock().await, 1, &refusal).await?;
                     continue;

@@ -44,6 +44,10 @@ fn not_forwarded() -> CapabilityFlags {
         | CapabilityFlags::CLIENT_REMEMBER_OPTIONS
 }
 
+/// How every refusal of the proxy's own begins (the database's own refusals are passed on as they are): what a
+/// client program can test to tell the two apart.
+pub const REFUSAL_PREFIX: &str = "rds-iam proxy: ";
+
 /// What the client is told when the proxy refuses it: an ERR packet in the server's range (the MariaDB client reports
 /// client-range codes in an ERR packet as a malformed packet).
 #[derive(Debug)]
@@ -54,24 +58,35 @@ pub(crate) struct Refusal {
 }
 
 impl Refusal {
-    fn denied(message: impl Into<String>) -> Refusal {
+    /// The proxy's own refusal of a login (1045 / 28000), its message after [`REFUSAL_PREFIX`].
+    fn denied(message: impl AsRef<str>) -> Refusal {
+        Refusal::own(1045, *b"28000", message.as_ref())
+    }
+
+    /// Any other refusal of the proxy's own (1105 / HY000), its message after [`REFUSAL_PREFIX`].
+    fn other(message: impl AsRef<str>) -> Refusal {
+        Refusal::own(1105, *b"HY000", message.as_ref())
+    }
+
+    fn own(code: u16, state: [u8; 5], message: &str) -> Refusal {
         Refusal {
-            code: 1045,
-            state: *b"28000",
-            message: message.into(),
+            code,
+            state,
+            message: format!("{REFUSAL_PREFIX}{message}"),
         }
     }
 
-    fn other(message: impl Into<String>) -> Refusal {
+    /// The database's own refusal, passed on with its code, state and words.
+    fn database(code: u16, state: &str, message: String) -> Refusal {
         Refusal {
-            code: 1105,
-            state: *b"HY000",
-            message: message.into(),
+            code,
+            state: state.as_bytes().try_into().unwrap_or(*b"HY000"),
+            message,
         }
     }
 
     fn from_connect(err: &ConnectError) -> Refusal {
-        let message = format!("rds-iam proxy: {}", with_sources(err));
+        let message = with_sources(err);
         if err.is_token_rejected() {
             Refusal::denied(message)
         } else {
@@ -140,7 +155,7 @@ where
 {
     let timed_out = || {
         Refusal::other(format!(
-            "rds-iam proxy: no TLS connection to {}:{} within {:?}; check the host, port, security groups and \
+            "no TLS connection to {}:{} within {:?}; check the host, port, security groups and \
              network path",
             config.host, config.port, config.connect_timeout
         ))
@@ -157,23 +172,18 @@ where
     let client_caps = capabilities_of(&response.payload);
     if client_caps.contains(CapabilityFlags::CLIENT_SSL) {
         let refusal = Refusal::other(
-            "rds-iam proxy: this local socket does not offer TLS (the proxy itself connects to the database over \
+            "this local socket does not offer TLS (the proxy itself connects to the database over \
              verified TLS); connect without TLS options",
         );
         return refuse(&mut client, response.seq.wrapping_add(1), refusal).await;
     }
     let parsed: HandshakeResponse<'_> = ParseBuf(&response.payload).parse(()).map_err(Ended::Io)?;
     let Ok(user) = String::from_utf8(parsed.user().to_vec()) else {
-        return refuse(
-            &mut client,
-            2,
-            Refusal::denied("rds-iam proxy: the user name is not UTF-8"),
-        )
-        .await;
+        return refuse(&mut client, 2, Refusal::denied("the user name is not UTF-8")).await;
     };
     if !config.allows(&user) {
         let refusal = Refusal::denied(format!(
-            "rds-iam proxy: the DB user '{user}' may not log in through this proxy (allowed: {})",
+            "the DB user '{user}' may not log in through this proxy (allowed: {})",
             config.allowed_users.join(", ")
         ));
         return refuse(&mut client, 2, refusal).await;
@@ -249,7 +259,7 @@ async fn dial(config: &ProxyConfig) -> Result<(TcpStream, HandshakePacket<'stati
     let _ = tcp.set_nodelay(true);
     let not_mysql = |detail: String| {
         Refusal::other(format!(
-            "rds-iam proxy: {}:{} did not greet like a MySQL server ({detail}); is this the right port?",
+            "{}:{} did not greet like a MySQL server ({detail}); is this the right port?",
             config.host, config.port
         ))
     };
@@ -259,11 +269,12 @@ async fn dial(config: &ProxyConfig) -> Result<(TcpStream, HandshakePacket<'stati
     if first.kind() == Some(0xFF) {
         // Refused before the greeting (too many connections, a blocked host): pass the database's words on.
         let (code, state, message) = parse_err(&first.payload).unwrap_or((1105, "HY000".into(), "refused".into()));
-        return Err(Refusal {
+        let state = state.as_bytes().try_into().unwrap_or(*b"HY000");
+        return Err(Refusal::own(
             code,
-            state: state.as_bytes().try_into().unwrap_or(*b"HY000"),
-            message: format!("rds-iam proxy: the database refused the connection: {message}"),
-        });
+            state,
+            &format!("the database refused the connection: {message}"),
+        ));
     }
     let greeting: HandshakePacket<'_> = ParseBuf(&first.payload)
         .parse(())
@@ -389,7 +400,7 @@ async fn iam_login(
     let for_user = user.to_owned();
     let token = tokio::task::spawn_blocking(move || signer.token_for_user(&for_user))
         .await
-        .map_err(|e| Ended::Refused(Refusal::other(format!("rds-iam proxy: signing failed: {e}"))))?
+        .map_err(|e| Ended::Refused(Refusal::other(format!("signing failed: {e}"))))?
         .map_err(|e| Ended::Refused(Refusal::from_connect(&e)))?;
 
     let attributes = client
@@ -429,12 +440,10 @@ async fn iam_login(
                     parse_err(&reply.payload).unwrap_or((1105, "HY000".into(), "login refused".into()));
                 let err = connector.classify_server_error(user, code, &state, &message);
                 let refusal = match &err {
-                    ConnectError::TokenRejected { causes, .. } => Refusal::denied(rejected_message(&message, causes)),
-                    _ => Refusal {
-                        code,
-                        state: state.as_bytes().try_into().unwrap_or(*b"HY000"),
-                        message,
-                    },
+                    ConnectError::TokenRejected { causes, .. } => {
+                        Refusal::database(1045, "28000", rejected_message(&message, causes))
+                    }
+                    _ => Refusal::database(code, &state, message),
                 };
                 return Err(Ended::Refused(refusal));
             }
@@ -449,14 +458,14 @@ async fn iam_login(
             Some(0xFE) => {
                 let plugin = String::from_utf8_lossy(switch_plugin(&reply.payload)).into_owned();
                 return Err(Ended::Refused(Refusal::denied(format!(
-                    "rds-iam proxy: the database asked user '{user}' for the authentication plugin '{plugin}', not \
+                    "the database asked user '{user}' for the authentication plugin '{plugin}', not \
                      mysql_clear_password: the user is not an IAM user (CREATE USER '{user}' IDENTIFIED WITH \
                      AWSAuthenticationPlugin AS 'RDS')"
                 ))));
             }
             _ => {
                 return Err(Ended::Refused(Refusal::denied(format!(
-                    "rds-iam proxy: the database asked user '{user}' for more authentication data than an IAM token: \
+                    "the database asked user '{user}' for more authentication data than an IAM token: \
                      the user is not an IAM user (CREATE USER '{user}' IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS')"
                 ))));
             }

@@ -139,6 +139,11 @@ fn a_user_not_allowed_is_refused_before_anything_is_signed_or_sent() {
         "{}",
         err.message
     );
+    assert!(
+        err.message.starts_with(rds_iam_proxy::REFUSAL_PREFIX),
+        "{}",
+        err.message
+    );
     assert!(bed.server.attempts().is_empty(), "{:?}", bed.server.attempts());
 }
 
