@@ -270,3 +270,45 @@ fn a_silent_client_is_dropped_after_the_login_timeout() {
     assert!(seen.len() > 4, "the greeting came first");
     assert!(bed.server.attempts().iter().all(|a| a.password.is_empty()));
 }
+
+/// A client of another language, through the proxy: PyMySQL (pure Python, pinned in xtask/requirements.txt) logs
+/// in over the Unix socket with no password and no TLS, runs a query, and the database saw a TLS login with a token.
+#[test]
+fn pymysql_logs_in_through_the_proxy() {
+    let Some([python]) = rds_iam_testkit::require_or_skip([rds_iam_testkit::Tool::Botocore]) else {
+        return;
+    };
+    let bed = bed(|o| o);
+    let proxy = iam_proxy(&bed);
+    let script = r#"
+import sys, pymysql
+conn = pymysql.connect(unix_socket=sys.argv[1], user="iam_app", password="ignored")
+with conn.cursor() as cur:
+    cur.execute("SELECT CURRENT_USER()")
+    print(cur.fetchone()[0])
+    cur.execute("SHOW STATUS LIKE 'Ssl_version'")
+    print(cur.fetchone()[1])
+try:
+    pymysql.connect(unix_socket=sys.argv[1], user="root")
+except pymysql.err.OperationalError as e:
+    print(e.args[0])
+"#;
+    let out = std::process::Command::new(python)
+        .args(["-c", script])
+        .arg(proxy.socket_path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        stdout, "iam_app@%\nTLSv1.3\n1045\n",
+        "login, TLS behind the proxy, a refused user"
+    );
+    let attempts = bed.server.attempts();
+    assert_eq!(attempts.len(), 1, "the refused user never reached the database");
+    assert!(
+        attempts[0].tls && attempts[0].outcome == Outcome::Accepted,
+        "{:?}",
+        attempts[0]
+    );
+}
