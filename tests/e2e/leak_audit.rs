@@ -86,6 +86,9 @@ struct Case {
     expect: String,
     /// Reads no credentials and does no network I/O (or fails before), so it may log nothing.
     quiet: bool,
+    /// A server (`proxy`): once it printed its ready line, the `mariadb` client runs this SQL through it as
+    /// [`IAM_USER`], then the server gets SIGTERM; its exit by that signal (143) counts as success.
+    serve: Option<String>,
 }
 
 impl Case {
@@ -98,7 +101,13 @@ impl Case {
             success: true,
             expect: String::new(),
             quiet: false,
+            serve: None,
         }
+    }
+    /// Serves until the `mariadb` client ran `sql` through it (see [`Case::serve`]).
+    fn serve(mut self, sql: &str) -> Case {
+        self.serve = Some(sql.to_owned());
+        self
     }
     /// One more argument (which may hold spaces).
     fn arg(mut self, arg: &str) -> Case {
@@ -254,6 +263,14 @@ fn cases(bed: &Bed) -> Vec<Case> {
     );
     let redirect = client(Case::new(Ecs, &connect("mysql"))).arg("--host=127.0.0.1");
     cases.push(redirect.quiet().fails("is not allowed after `--`"));
+
+    // `proxy`: a client's login through it (the token is the proxy's own), and one the database refuses.
+    let proxy = format!(
+        "proxy --hostname localhost --port {} --region {REGION} --ca-bundle {} --user {IAM_USER} --listen 127.0.0.1:0",
+        bed.port, bed.ca
+    );
+    cases.push(Case::new(Imds, &proxy).serve("SELECT CURRENT_USER()").expect("logged in"));
+    cases.push(Case::new(WebIdentity, &proxy).serve("SELECT 1").expect("Access denied"));
 
     // `ca`: fetch from the HTTPS bundle server (download, forced, revalidated; a missing one), path, verify.
     cases.push(Case::new(Env, "ca fetch").expect("downloaded"));
@@ -839,8 +856,18 @@ impl TestBed {
             .stderr(File::create(&err).unwrap())
             .spawn()
             .unwrap();
+        if let Some(sql) = &case.serve {
+            serve_one_client(&out, sql, started);
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+        }
         let status = loop {
-            if let Some(status) = child.try_wait().unwrap() {
+            if let Some(mut status) = child.try_wait().unwrap() {
+                if case.serve.is_some() && status.code() == Some(128 + 15) {
+                    // Stopped by the audit's SIGTERM, as asked: the server's success.
+                    status = std::os::unix::process::ExitStatusExt::from_raw(0);
+                }
                 break status;
             }
             if started.elapsed() > RUN_TIMEOUT {
@@ -859,6 +886,30 @@ impl TestBed {
             took: started.elapsed(),
         }
     }
+}
+
+/// Waits for the ready line of a server writing its stdout to `stdout`, then runs `sql` through it with the
+/// `mariadb` client as [`IAM_USER`] (no password, no TLS: the proxy's side).
+fn serve_one_client(stdout: &Path, sql: &str, started: Instant) {
+    let port = loop {
+        let text = std::fs::read_to_string(stdout).unwrap_or_default();
+        if let Some(port) = text
+            .split_once("127.0.0.1:")
+            .and_then(|(_, rest)| rest.split(' ').next())
+            .and_then(|port| port.parse::<u16>().ok())
+        {
+            break port;
+        }
+        assert!(started.elapsed() < RUN_TIMEOUT, "the server did not start: {text}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let _ = Command::new("mariadb")
+        .args(["--no-defaults", "--protocol=TCP", "--host=127.0.0.1", "--skip-ssl", "--batch"])
+        .arg(format!("--port={port}"))
+        .arg(format!("--user={IAM_USER}"))
+        .args(["-e", sql])
+        .stdin(Stdio::null())
+        .output();
 }
 
 /// Where `needle` is in `haystack`, with some context, for the failure message.

@@ -16,3 +16,4 @@ mod doctor;
 mod leak_audit;
 mod mariadb_connect;
 mod mariadb_token;
+mod proxy;

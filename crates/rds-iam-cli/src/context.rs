@@ -26,8 +26,6 @@ impl Context {
 }
 
 impl Context {
-    /// What the credential sources see: this context's environment and files, the system clock (providers
-    /// judge expiry while they run), and the explicitly selected profile.
     /// Where private folders (the embedded proxy's socket) go: `TMPDIR`, else the platform's.
     pub(crate) fn temp_dir(&self) -> std::path::PathBuf {
         self.env
@@ -35,6 +33,8 @@ impl Context {
             .map_or_else(std::env::temp_dir, std::path::PathBuf::from)
     }
 
+    /// What the credential sources see: this context's environment and files, the system clock (providers
+    /// judge expiry while they run), and the explicitly selected profile.
     pub(crate) fn provider_config(&self, profile: Option<&str>) -> ProviderConfig {
         let config = ProviderConfig::new(self.env.clone(), self.fs.clone());
         match profile {
@@ -44,15 +44,19 @@ impl Context {
     }
 }
 
-/// Logs to stderr when `RUST_LOG` is set (e.g. `RUST_LOG=rds_iam=debug`); silent otherwise. Secrets are never
-/// logged: every secret is a `Secret`, whose `Debug` is redacted.
-pub(crate) fn init_logging() {
+/// Logs to stderr at the levels of `RUST_LOG` (e.g. `RUST_LOG=rds_iam=debug`), else at `default`'s, else not at
+/// all. Secrets are never logged: every secret is a `Secret`, whose `Debug` is redacted.
+pub(crate) fn init_logging(default: Option<&str>) {
     #[allow(clippy::disallowed_methods, reason = "the CLI reads its own environment")]
-    if std::env::var_os("RUST_LOG").is_none() {
-        return;
-    }
+    let filter = match (std::env::var("RUST_LOG"), default) {
+        (Ok(levels), _) => tracing_subscriber::EnvFilter::new(levels),
+        (Err(_), Some(levels)) => tracing_subscriber::EnvFilter::new(levels),
+        (Err(_), None) => return,
+    };
+    use std::io::IsTerminal;
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .init();
 }

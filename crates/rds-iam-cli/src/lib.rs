@@ -21,7 +21,8 @@ Exit codes:
      `ca verify`: the bundle is not valid; `describe`, `enable`, `policy`: an RDS API error (the
      message names the call and AWS's error code); `doctor`: a check failed
   2  usage error: unknown flag, missing argument
-  `mysql` exits with the client's own code.";
+  `mysql` exits with the client's own code.
+  `proxy` runs until SIGINT or SIGTERM, then exits 130 or 143.";
 
 /// Log in to Amazon RDS / Aurora MySQL and MariaDB with AWS IAM.
 #[derive(Debug, Parser)]
@@ -52,6 +53,9 @@ enum Command {
     Policy(commands::admin::PolicyArgs),
     /// Print (or run as the master user, over TLS) the SQL that creates a DB user who logs in with IAM.
     CreateUser(commands::admin::CreateUserArgs),
+    /// Serve a local IAM auth proxy: any MySQL client logs in to 127.0.0.1 (or a Unix socket) with no password and
+    /// no TLS; the proxy dials the DB over verified TLS and logs in with an IAM token.
+    Proxy(commands::proxy::ProxyArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(commands::completions::CompletionsArgs),
     /// Check every step of an IAM login (credentials, region, clock, token, DNS, TCP, TLS, RDS API, policy, login)
@@ -62,14 +66,17 @@ enum Command {
 /// The whole `rds-iam` command line (for the man pages and completion scripts).
 #[doc(hidden)]
 pub fn cli_command() -> clap::Command {
-    <Cli as clap::CommandFactory>::command()
+    <Cli as clap::CommandFactory>::command().mut_subcommand("proxy", commands::proxy::with_env)
 }
 
 /// The `rds-iam` program: parses the arguments, runs the command, prints the error; the exit code.
 #[doc(hidden)]
 pub fn run() -> ExitCode {
-    let cli = Cli::parse();
-    context::init_logging();
+    let cli =
+        <Cli as clap::FromArgMatches>::from_arg_matches(&cli_command().get_matches()).unwrap_or_else(|e| e.exit());
+    // The proxy is a server: it logs each connection unless told otherwise.
+    let default_levels = matches!(cli.command, Command::Proxy(_)).then_some("warn,rds_iam_proxy=info,rds_iam_cli=info");
+    context::init_logging(default_levels);
     let ctx = context::Context::real();
     let done = |result: anyhow::Result<()>| result.map(|()| ExitCode::SUCCESS);
     let result = match cli.command {
@@ -83,6 +90,7 @@ pub fn run() -> ExitCode {
         Command::Enable(args) => done(commands::admin::enable(args, &ctx)),
         Command::Policy(args) => done(commands::admin::policy(args, &ctx)),
         Command::CreateUser(args) => done(commands::admin::create_user(args, &ctx)),
+        Command::Proxy(args) => commands::proxy::run(args, &ctx),
         Command::Completions(args) => done(commands::completions::run(args)),
         Command::Doctor(args) => commands::doctor::run(args, &ctx),
     };
@@ -97,12 +105,11 @@ pub fn run() -> ExitCode {
 
 #[cfg(test)]
 mod tests {
-    use clap::CommandFactory;
 
     use super::*;
 
     #[test]
     fn cli_is_consistent() {
-        Cli::command().debug_assert();
+        cli_command().debug_assert();
     }
 }

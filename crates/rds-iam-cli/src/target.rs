@@ -15,16 +15,11 @@ use rds_iam_token::{Endpoint, EndpointKind, RegionChoice, choose_region};
 
 use crate::context::Context;
 
-/// Where to log in: the flags `connect`, `mysql` and `doctor` share.
+/// Where to log in and as whom: the flags `connect`, `mysql` and `doctor` share.
 #[derive(Debug, Args)]
 pub(crate) struct TargetArgs {
-    /// The DB endpoint to connect to (instance, cluster, reader, custom or proxy endpoint; or a tunnel's address).
-    #[arg(long, visible_alias = "host", value_name = "HOSTNAME")]
-    pub(crate) hostname: String,
-
-    /// The DB port.
-    #[arg(long, default_value_t = 3306)]
-    pub(crate) port: u16,
+    #[command(flatten)]
+    pub(crate) endpoint: EndpointArgs,
 
     /// The DB user, created with the AWSAuthenticationPlugin.
     #[arg(long, visible_alias = "user", value_name = "USER")]
@@ -33,6 +28,26 @@ pub(crate) struct TargetArgs {
     /// The default database (schema).
     #[arg(long, short = 'D', value_name = "DATABASE")]
     pub(crate) database: Option<String>,
+}
+
+impl std::ops::Deref for TargetArgs {
+    type Target = EndpointArgs;
+
+    fn deref(&self) -> &EndpointArgs {
+        &self.endpoint
+    }
+}
+
+/// Where to log in: the endpoint flags of every command that logs in, `proxy` included.
+#[derive(Debug, Args)]
+pub(crate) struct EndpointArgs {
+    /// The DB endpoint to connect to (instance, cluster, reader, custom or proxy endpoint; or a tunnel's address).
+    #[arg(long, visible_alias = "host", value_name = "HOSTNAME", required = true)]
+    pub(crate) hostname: Option<String>,
+
+    /// The DB port.
+    #[arg(long, default_value_t = 3306)]
+    pub(crate) port: u16,
 
     /// The DB's region. Default: from the hostname, else AWS_REGION, AWS_DEFAULT_REGION, the profile's region.
     #[arg(long, value_name = "REGION")]
@@ -65,6 +80,34 @@ pub(crate) struct TargetArgs {
 impl TargetArgs {
     /// The connector these flags describe, signing with the full credential chain.
     pub(crate) fn connector(&self, ctx: &Context) -> anyhow::Result<IamConnector> {
+        self.endpoint.connector(ctx, &self.username, self.database.as_deref())
+    }
+
+    /// The connector for resolved values, signing with `credentials`.
+    pub(crate) fn connector_with(
+        &self,
+        credentials: Arc<dyn ProvideCredentials>,
+        signing_host: &str,
+        region: &str,
+        ca_bundle: PathBuf,
+    ) -> anyhow::Result<IamConnector> {
+        self.endpoint.connector_with(
+            credentials,
+            (signing_host, region, ca_bundle),
+            &self.username,
+            self.database.as_deref(),
+        )
+    }
+}
+
+impl EndpointArgs {
+    /// `--hostname` (clap requires it, except for `proxy` with a config file, which checks for itself).
+    pub(crate) fn hostname(&self) -> &str {
+        self.hostname.as_deref().unwrap_or_default()
+    }
+
+    /// The connector for `user` these flags describe, signing with the full credential chain.
+    pub(crate) fn connector(&self, ctx: &Context, user: &str, database: Option<&str>) -> anyhow::Result<IamConnector> {
         let signing_host = self.signing_host()?;
         let Some(choice) = self.region(ctx, &signing_host)? else {
             bail!("no region: {signing_host} does not name one and none is configured; pass --region");
@@ -82,7 +125,7 @@ impl TargetArgs {
                 .config(&ctx.provider_config(self.profile.as_deref()))
                 .build(),
         );
-        self.connector_with(credentials, &signing_host, &choice.region, ca_bundle)
+        self.connector_with(credentials, (&signing_host, &choice.region, ca_bundle), user, database)
     }
 
     /// The name tokens are signed for (and the certificate must carry): --signing-host, else --hostname unless it
@@ -90,13 +133,13 @@ impl TargetArgs {
     pub(crate) fn signing_host(&self) -> anyhow::Result<String> {
         match &self.signing_host {
             Some(host) => Ok(host.clone()),
-            None if Endpoint::parse(&self.hostname).kind() == EndpointKind::IpAddress => bail!(
+            None if Endpoint::parse(self.hostname()).kind() == EndpointKind::IpAddress => bail!(
                 "{} is an IP address, but IAM tokens are signed for the DB endpoint's name: pass --signing-host \
                  ENDPOINT (or --signing-host {} to sign for the address itself)",
-                self.hostname,
-                self.hostname
+                self.hostname(),
+                self.hostname()
             ),
-            None => Ok(self.hostname.clone()),
+            None => Ok(self.hostname().to_owned()),
         }
     }
 
@@ -119,22 +162,22 @@ impl TargetArgs {
         bundle_for_endpoint(ctx, signing_host)
     }
 
-    /// The connector for resolved values, signing with `credentials`.
+    /// The connector for resolved values (signing host, region, CA bundle) and `user`, signing with `credentials`.
     pub(crate) fn connector_with(
         &self,
         credentials: Arc<dyn ProvideCredentials>,
-        signing_host: &str,
-        region: &str,
-        ca_bundle: PathBuf,
+        (signing_host, region, ca_bundle): (&str, &str, PathBuf),
+        user: &str,
+        database: Option<&str>,
     ) -> anyhow::Result<IamConnector> {
-        let mut target = Target::new(&self.hostname, self.port, &self.username)?.with_region(region);
-        if signing_host != self.hostname {
+        let mut target = Target::new(self.hostname(), self.port, user)?.with_region(region);
+        if signing_host != self.hostname() {
             target = target.with_signing_host(signing_host)?;
         }
         if let Some(port) = self.signing_port {
             target = target.with_signing_port(port)?;
         }
-        if let Some(database) = &self.database {
+        if let Some(database) = database {
             target = target.with_database(database)?;
         }
         Ok(IamConnector::with_shared_credentials(target, credentials, ca_bundle).with_tls_check(self.tls_check()))

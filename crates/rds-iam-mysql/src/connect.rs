@@ -162,15 +162,29 @@ impl IamConnector {
     /// A token for `user` at this target's endpoint (signing host, port, region), from the cache or signed now: for
     /// code that logs in as the user its own client names (the `rds-iam-proxy` crate).
     pub fn token_for_user(&self, user: &str) -> Result<AuthToken, ConnectError> {
-        let request = TokenRequest::new(
+        let credentials = self.credentials.provide()?;
+        Ok(self
+            .cache
+            .get_or_sign(&self.token_request(user)?, &credentials, self.clock.now())?)
+    }
+
+    /// A new token for `user` in place of `rejected`, which the database refused although it came from the cache
+    /// ([`TokenCache::replace_rejected`]): for one retry with a fresh token.
+    pub fn token_after_rejection(&self, user: &str, rejected: &AuthToken) -> Result<AuthToken, ConnectError> {
+        let credentials = self.credentials.provide()?;
+        Ok(self
+            .cache
+            .replace_rejected(&self.token_request(user)?, &credentials, self.clock.now(), rejected)?)
+    }
+
+    fn token_request(&self, user: &str) -> Result<TokenRequest, ConnectError> {
+        Ok(TokenRequest::new(
             self.target.signing_host(),
             self.target.signing_port(),
             user,
             self.target.required_region()?,
         )?
-        .with_expires_in(self.expires_in)?;
-        let credentials = self.credentials.provide()?;
-        Ok(self.cache.get_or_sign(&request, &credentials, self.clock.now())?)
+        .with_expires_in(self.expires_in)?)
     }
 
     /// The rustls configuration for code that does the TLS of a login itself (the `rds-iam-proxy` crate): the CA

@@ -1,11 +1,13 @@
 //! [`ProxyConfig`]: which database the proxy dials, how it checks its certificate and how it logs in.
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::path::Path;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use rds_iam_mysql::{ConnectError, IamConnector, TlsCheck};
+use rds_iam_mysql::{ConnectError, ConnectRateLimiter, IamConnector, TlsCheck};
+use rds_iam_token::sync::lock;
 use rustls::ClientConfig;
 use rustls::pki_types::ServerName;
 
@@ -32,7 +34,13 @@ pub struct ProxyConfig {
     pub(crate) tls: Arc<ClientConfig>,
     pub(crate) connect_timeout: Duration,
     pub(crate) allowed_users: Vec<String>,
+    pub(crate) limiter: Arc<ConnectRateLimiter>,
+    /// The users that logged in (or may log in) through this proxy: whose tokens are kept signed ahead.
+    pub(crate) users: Arc<Mutex<BTreeSet<String>>>,
 }
+
+/// The most users whose tokens are kept signed ahead (others are signed when they log in).
+const REMEMBERED_USERS: usize = 64;
 
 impl ProxyConfig {
     /// IAM logins to the connector's target: the proxy dials its host and port, checks the certificate against
@@ -56,6 +64,8 @@ impl ProxyConfig {
             tls,
             connect_timeout,
             allowed_users: Vec::new(),
+            limiter: Arc::default(),
+            users: Arc::default(),
         })
     }
 
@@ -77,6 +87,8 @@ impl ProxyConfig {
             tls: rds_iam_mysql::tls_client_config(ca_bundle, check)?,
             connect_timeout: Duration::from_secs(10),
             allowed_users: Vec::new(),
+            limiter: Arc::default(),
+            users: Arc::default(),
         })
     }
 
@@ -84,7 +96,31 @@ impl ProxyConfig {
     /// another user is refused with error 1045 before anything is signed or sent.
     pub fn allow_users(mut self, users: impl IntoIterator<Item = impl Into<String>>) -> ProxyConfig {
         self.allowed_users = users.into_iter().map(Into::into).collect();
+        for user in &self.allowed_users {
+            self.remember_user(user);
+        }
         self
+    }
+
+    /// Keeps new logins to the database below this limiter's rate (default: [`ConnectRateLimiter::default`], 150
+    /// a second in bursts of 20, below the 200 new IAM connections a second RDS accepts per DB). Share one limiter
+    /// between configurations that reach the same DB. Clients beyond the rate wait; they are not refused.
+    pub fn with_login_rate(mut self, limiter: Arc<ConnectRateLimiter>) -> ProxyConfig {
+        self.limiter = limiter;
+        self
+    }
+
+    /// The DB users allowed through this proxy (empty: any user).
+    pub fn allowed_users(&self) -> &[String] {
+        &self.allowed_users
+    }
+
+    /// The IAM connector, for an IAM login.
+    pub fn connector(&self) -> Option<&IamConnector> {
+        match &self.login {
+            Login::Iam(connector) => Some(connector),
+            Login::Relay => None,
+        }
     }
 
     /// The limit for the TCP connection, the TLS handshake and the login together (default: the connector's
@@ -99,8 +135,35 @@ impl ProxyConfig {
         (&self.host, self.port)
     }
 
-    pub(crate) fn allows(&self, user: &str) -> bool {
-        self.allowed_users.is_empty() || self.allowed_users.iter().any(|allowed| allowed == user)
+    /// Refuses a user outside [`ProxyConfig::allow_users`] (1045, before anything is signed or sent).
+    pub(crate) fn check_user(&self, user: &str) -> Result<(), crate::session::Refusal> {
+        if self.allowed_users.is_empty() || self.allowed_users.iter().any(|allowed| allowed == user) {
+            return Ok(());
+        }
+        Err(crate::session::Refusal::denied(format!(
+            "the DB user '{user}' may not log in through this proxy (allowed: {})",
+            self.allowed_users.join(", ")
+        )))
+    }
+
+    /// Notes a user whose token is worth keeping signed ahead.
+    pub(crate) fn remember_user(&self, user: &str) {
+        let mut users = lock(&self.users);
+        if users.len() < REMEMBERED_USERS || users.contains(user) {
+            users.insert(user.to_owned());
+        }
+    }
+
+    /// The users whose tokens are kept signed ahead.
+    pub(crate) fn remembered_users(&self) -> Vec<String> {
+        lock(&self.users).iter().cloned().collect()
+    }
+
+    /// Waits for the limiter's permission to log in to the database once more.
+    pub(crate) async fn login_permit(&self) {
+        while let Err(wait) = self.limiter.try_acquire_at(Instant::now()) {
+            tokio::time::sleep(wait).await;
+        }
     }
 }
 
@@ -113,6 +176,7 @@ impl fmt::Debug for ProxyConfig {
             .field("server_name", &self.server_name)
             .field("connect_timeout", &self.connect_timeout)
             .field("allowed_users", &self.allowed_users)
+            .field("login_rate", &self.limiter.per_second())
             .finish_non_exhaustive()
     }
 }

@@ -6,8 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use tokio::net::UnixListener;
-use tokio::sync::oneshot;
+use tokio::sync::watch;
 
 use crate::ProxyConfig;
 
@@ -31,7 +30,7 @@ use crate::ProxyConfig;
 /// ```
 pub struct EmbeddedProxy {
     socket: PathBuf,
-    shutdown: Option<oneshot::Sender<()>>,
+    shutdown: watch::Sender<bool>,
     thread: Option<JoinHandle<()>>,
     // Last: removed after the thread has stopped.
     _dir: tempfile::TempDir,
@@ -52,14 +51,14 @@ impl EmbeddedProxy {
         std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600))?;
         listener.set_nonblocking(true)?;
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        let (shutdown, stopped) = oneshot::channel();
+        let (shutdown, stop) = watch::channel(false);
         let config = Arc::new(config);
         let thread = std::thread::Builder::new()
             .name("rds-iam-proxy".into())
-            .spawn(move || runtime.block_on(serve(listener, config, stopped)))?;
+            .spawn(move || runtime.block_on(crate::server::accept_unix(listener, config, stop)))?;
         Ok(EmbeddedProxy {
             socket,
-            shutdown: Some(shutdown),
+            shutdown,
             thread: Some(thread),
             _dir: dir,
         })
@@ -73,9 +72,7 @@ impl EmbeddedProxy {
 
 impl Drop for EmbeddedProxy {
     fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
+        let _ = self.shutdown.send(true);
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -87,34 +84,5 @@ impl fmt::Debug for EmbeddedProxy {
         f.debug_struct("EmbeddedProxy")
             .field("socket", &self.socket)
             .finish_non_exhaustive()
-    }
-}
-
-/// Accepts until told to stop; returning drops the runtime's tasks, which closes every session.
-async fn serve(listener: std::os::unix::net::UnixListener, config: Arc<ProxyConfig>, mut stop: oneshot::Receiver<()>) {
-    let listener = match UnixListener::from_std(listener) {
-        Ok(listener) => listener,
-        Err(e) => {
-            tracing::error!("rds-iam proxy: cannot listen: {e}");
-            return;
-        }
-    };
-    let uid = rustix::process::getuid().as_raw();
-    loop {
-        tokio::select! {
-            _ = &mut stop => return,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    let peer_uid = stream.peer_cred().map(|cred| cred.uid()).ok();
-                    if peer_uid != Some(uid) {
-                        tracing::warn!(?peer_uid, "rds-iam proxy: refused a client of another user");
-                        continue;
-                    }
-                    let peer = format!("unix:uid={uid}");
-                    tokio::spawn(crate::session::serve(config.clone(), stream, peer));
-                }
-                Err(e) => tracing::warn!("rds-iam proxy: accept failed: {e}"),
-            },
-        }
     }
 }

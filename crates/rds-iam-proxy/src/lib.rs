@@ -19,12 +19,15 @@
 //! # Crate features
 //! None.
 
+mod change_user;
 mod config;
 mod embedded;
 mod packet;
 mod relay;
+mod server;
 mod session;
 
 pub use config::{Login, ProxyConfig};
 pub use embedded::EmbeddedProxy;
+pub use server::{Instance, Listen, Listening, ProxyServer, StartError};
 pub use session::{REFUSAL_PREFIX, rejected_message};

@@ -49,7 +49,12 @@ pub(crate) async fn read_header<R: AsyncRead + Unpin>(reader: &mut R) -> io::Res
     let mut header = [0_u8; 4];
     let mut filled = 0;
     while filled < header.len() {
-        let n = reader.read(&mut header[filled..]).await?;
+        let n = match reader.read(&mut header[filled..]).await {
+            // A TLS peer that closed between packets without close_notify (MariaDB after COM_QUIT) ends the stream
+            // as cleanly as a plain one.
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof && filled == 0 => return Ok(None),
+            read => read?,
+        };
         if n == 0 {
             return if filled == 0 {
                 Ok(None)

@@ -21,18 +21,19 @@ use mysql_common::io::ParseBuf;
 use mysql_common::packets::{AuthPlugin, HandshakePacket, HandshakeResponse, SslRequest};
 use mysql_common::proto::MySerialize;
 use rds_iam_mysql::{Cause, ConnectError, IamConnector};
-use rds_iam_token::Secret;
+use rds_iam_token::{AuthToken, Secret};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
+use crate::change_user::ChangeUser;
 use crate::config::{Login, ProxyConfig};
 use crate::packet::{LOGIN_PACKET_LIMIT, Packet, err_payload, parse_err, read_packet, write_packet};
 
 /// The client-visible plugin of an IAM login: every client has it, and whatever it answers is ignored.
 const NATIVE_PASSWORD: &[u8] = b"mysql_native_password";
-const CLEAR_PASSWORD: &[u8] = b"mysql_clear_password";
+pub(crate) const CLEAR_PASSWORD: &[u8] = b"mysql_clear_password";
 
 /// Capabilities the proxy never passes on: TLS is the proxy's own business on the database side (the local side is
 /// a private socket), and compressed framing would hide where commands start.
@@ -54,17 +55,19 @@ pub const REFUSAL_PREFIX: &str = "rds-iam proxy: ";
 pub(crate) struct Refusal {
     code: u16,
     state: [u8; 5],
-    message: String,
+    pub(crate) message: String,
+    /// The database refused the token itself: worth one retry with a freshly signed one.
+    token_rejected: bool,
 }
 
 impl Refusal {
     /// The proxy's own refusal of a login (1045 / 28000), its message after [`REFUSAL_PREFIX`].
-    fn denied(message: impl AsRef<str>) -> Refusal {
+    pub(crate) fn denied(message: impl AsRef<str>) -> Refusal {
         Refusal::own(1045, *b"28000", message.as_ref())
     }
 
     /// Any other refusal of the proxy's own (1105 / HY000), its message after [`REFUSAL_PREFIX`].
-    fn other(message: impl AsRef<str>) -> Refusal {
+    pub(crate) fn other(message: impl AsRef<str>) -> Refusal {
         Refusal::own(1105, *b"HY000", message.as_ref())
     }
 
@@ -73,16 +76,23 @@ impl Refusal {
             code,
             state,
             message: format!("{REFUSAL_PREFIX}{message}"),
+            token_rejected: false,
         }
     }
 
     /// The database's own refusal, passed on with its code, state and words.
-    fn database(code: u16, state: &str, message: String) -> Refusal {
+    pub(crate) fn database(code: u16, state: &str, message: String) -> Refusal {
         Refusal {
             code,
             state: state.as_bytes().try_into().unwrap_or(*b"HY000"),
             message,
+            token_rejected: false,
         }
+    }
+
+    /// The ERR packet's payload.
+    pub(crate) fn payload(&self) -> Vec<u8> {
+        err_payload(self.code, &self.state, &self.message)
     }
 
     fn from_connect(err: &ConnectError) -> Refusal {
@@ -160,6 +170,10 @@ where
             config.host, config.port, config.connect_timeout
         ))
     };
+    // Clients beyond the login rate wait here, before the database sees them.
+    if let Login::Iam(_) = config.login {
+        config.login_permit().await;
+    }
     let (tcp, greeting) = match tokio::time::timeout(config.connect_timeout, dial(config)).await {
         Ok(Ok(dialed)) => dialed,
         Ok(Err(refusal)) => return refuse(&mut client, 0, refusal).await,
@@ -172,8 +186,8 @@ where
     let client_caps = capabilities_of(&response.payload);
     if client_caps.contains(CapabilityFlags::CLIENT_SSL) {
         let refusal = Refusal::other(
-            "this local socket does not offer TLS (the proxy itself connects to the database over \
-             verified TLS); connect without TLS options",
+            "the proxy's listener does not offer TLS (the proxy itself connects to the database over \
+             verified TLS); connect without TLS (--skip-ssl, --ssl-mode=DISABLED, ssl=false)",
         );
         return refuse(&mut client, response.seq.wrapping_add(1), refusal).await;
     }
@@ -181,11 +195,7 @@ where
     let Ok(user) = String::from_utf8(parsed.user().to_vec()) else {
         return refuse(&mut client, 2, Refusal::denied("the user name is not UTF-8")).await;
     };
-    if !config.allows(&user) {
-        let refusal = Refusal::denied(format!(
-            "the DB user '{user}' may not log in through this proxy (allowed: {})",
-            config.allowed_users.join(", ")
-        ));
+    if let Err(refusal) = config.check_user(&user) {
         return refuse(&mut client, 2, refusal).await;
     }
     tracing::debug!(peer, user, "client greeted; securing the connection to the database");
@@ -222,7 +232,7 @@ where
                 user: &user,
                 capabilities,
             };
-            iam_login(connector, &mut db, &hello, wait).await
+            iam_login_with_retry(config, connector, &mut db, &hello).await
         }
         Login::Relay => relay_login(&mut client, &mut db, &response.payload, capabilities, wait).await,
     };
@@ -233,7 +243,18 @@ where
         Err(other) => return Err(other),
     }
     tracing::info!(peer, user, host = config.host, port = config.port, "logged in");
-    let (up, down) = crate::relay::relay(client, db).await?;
+    config.remember_user(&user);
+    let change_user = match &config.login {
+        Login::Iam(connector) => Some(ChangeUser {
+            config,
+            connector,
+            client: client_caps,
+            plugin: greeting.auth_plugin_name_ref().unwrap_or(NATIVE_PASSWORD).to_vec(),
+            peer,
+        }),
+        Login::Relay => None,
+    };
+    let (up, down) = crate::relay::relay(client, db, change_user).await?;
     Ok((user, up, down))
 }
 
@@ -242,12 +263,7 @@ async fn refuse<C, T>(client: &mut C, seq: u8, refusal: Refusal) -> Result<T, En
 where
     C: AsyncWrite + Unpin,
 {
-    let _ = write_packet(
-        client,
-        seq,
-        &err_payload(refusal.code, &refusal.state, &refusal.message),
-    )
-    .await;
+    let _ = write_packet(client, seq, &refusal.payload()).await;
     Err(Ended::Refused(refusal))
 }
 
@@ -382,11 +398,76 @@ struct ClientHello<'a> {
     capabilities: CapabilityFlags,
 }
 
-/// An IAM login on the client's behalf. Returns the database's OK payload for the client.
+/// A token for `user`: from the cache (kept signed ahead by the server's refresher), or signed now on a blocking
+/// thread (credentials may need a network call).
+pub(crate) async fn sign(connector: &IamConnector, user: &str) -> Result<AuthToken, Refusal> {
+    let (signer, user) = (connector.clone(), user.to_owned());
+    tokio::task::spawn_blocking(move || signer.token_for_user(&user))
+        .await
+        .map_err(|e| Refusal::other(format!("signing failed: {e}")))?
+        .map_err(|e| Refusal::from_connect(&e))
+}
+
+/// An IAM login; when the database refuses a token that came from the cache and a fresh one differs, one more
+/// login on a new connection with the fresh token (as AWS's JDBC wrapper does). The client keeps the first
+/// connection's greeting: its connection id is then the refused connection's (`KILL QUERY` from another client
+/// would miss this one session).
+async fn iam_login_with_retry(
+    config: &ProxyConfig,
+    connector: &IamConnector,
+    db: &mut TlsStream<TcpStream>,
+    hello: &ClientHello<'_>,
+) -> Result<Option<Vec<u8>>, Ended> {
+    let wait = config.connect_timeout;
+    let token = sign(connector, hello.user).await.map_err(Ended::Refused)?;
+    let refusal = match iam_login(connector, db, hello, &token, wait).await {
+        Err(Ended::Refused(refusal)) if refusal.token_rejected => refusal,
+        other => return other,
+    };
+    let (signer, user, rejected) = (connector.clone(), hello.user.to_owned(), token.clone());
+    let fresh = tokio::task::spawn_blocking(move || signer.token_after_rejection(&user, &rejected)).await;
+    let Ok(Ok(fresh)) = fresh else {
+        return Err(Ended::Refused(refusal));
+    };
+    if fresh.expose() == token.expose() {
+        return Err(Ended::Refused(refusal));
+    }
+    tracing::info!(
+        user = hello.user,
+        "the database refused a cached token; retrying once with a fresh one"
+    );
+    config.login_permit().await;
+    let redial = async {
+        let (tcp, greeting) = dial(config).await?;
+        let capabilities = backend_capabilities(
+            &greeting,
+            capabilities_of(hello.raw),
+            hello.response.db_name().is_some(),
+        );
+        let ext = hello.response.mariadb_ext_capabilities() & greeting.mariadb_ext_capabilities();
+        let secured = secure(config, tcp, &greeting, capabilities, ext).await?;
+        Ok::<_, Refusal>((secured, greeting, capabilities))
+    };
+    let (mut second, greeting, capabilities) = match tokio::time::timeout(wait, redial).await {
+        Ok(Ok(dialed)) => dialed,
+        _ => return Err(Ended::Refused(refusal)),
+    };
+    let hello = ClientHello {
+        greeting: &greeting,
+        capabilities,
+        ..*hello
+    };
+    let ok = iam_login(connector, &mut second, &hello, &fresh, wait).await?;
+    *db = second;
+    Ok(ok)
+}
+
+/// An IAM login on the client's behalf with `token`. Returns the database's OK payload for the client.
 async fn iam_login(
     connector: &IamConnector,
     db: &mut TlsStream<TcpStream>,
     hello: &ClientHello<'_>,
+    token: &AuthToken,
     wait: Duration,
 ) -> Result<Option<Vec<u8>>, Ended> {
     let ClientHello {
@@ -396,12 +477,6 @@ async fn iam_login(
         user,
         capabilities,
     } = *hello;
-    let signer = connector.clone();
-    let for_user = user.to_owned();
-    let token = tokio::task::spawn_blocking(move || signer.token_for_user(&for_user))
-        .await
-        .map_err(|e| Ended::Refused(Refusal::other(format!("signing failed: {e}"))))?
-        .map_err(|e| Ended::Refused(Refusal::from_connect(&e)))?;
 
     let attributes = client
         .connect_attributes()
@@ -440,9 +515,10 @@ async fn iam_login(
                     parse_err(&reply.payload).unwrap_or((1105, "HY000".into(), "login refused".into()));
                 let err = connector.classify_server_error(user, code, &state, &message);
                 let refusal = match &err {
-                    ConnectError::TokenRejected { causes, .. } => {
-                        Refusal::database(1045, "28000", rejected_message(&message, causes))
-                    }
+                    ConnectError::TokenRejected { causes, .. } => Refusal {
+                        token_rejected: true,
+                        ..Refusal::database(1045, "28000", rejected_message(&message, causes))
+                    },
                     _ => Refusal::database(code, &state, message),
                 };
                 return Err(Ended::Refused(refusal));
@@ -455,22 +531,26 @@ async fn iam_login(
                 write_packet(db, reply.seq.wrapping_add(1), data.expose()).await?;
                 token_sent = true;
             }
-            Some(0xFE) => {
-                let plugin = String::from_utf8_lossy(switch_plugin(&reply.payload)).into_owned();
-                return Err(Ended::Refused(Refusal::denied(format!(
-                    "the database asked user '{user}' for the authentication plugin '{plugin}', not \
-                     mysql_clear_password: the user is not an IAM user (CREATE USER '{user}' IDENTIFIED WITH \
-                     AWSAuthenticationPlugin AS 'RDS')"
-                ))));
-            }
-            _ => {
-                return Err(Ended::Refused(Refusal::denied(format!(
-                    "the database asked user '{user}' for more authentication data than an IAM token: \
-                     the user is not an IAM user (CREATE USER '{user}' IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS')"
-                ))));
-            }
+            _ => return Err(Ended::Refused(not_an_iam_user(user, &reply.payload))),
         }
     }
+}
+
+/// The refusal when the database asks `user` for something other than one token (`reply`: its auth switch or
+/// more-data packet).
+pub(crate) fn not_an_iam_user(user: &str, reply: &[u8]) -> Refusal {
+    let asked = if reply.first() == Some(&0xFE) {
+        format!(
+            "for the authentication plugin '{}', not mysql_clear_password",
+            String::from_utf8_lossy(switch_plugin(reply))
+        )
+    } else {
+        "for more authentication data than an IAM token".to_owned()
+    };
+    Refusal::denied(format!(
+        "the database asked user '{user}' {asked}: the user is not an IAM user (CREATE USER '{user}' IDENTIFIED \
+         WITH AWSAuthenticationPlugin AS 'RDS')"
+    ))
 }
 
 /// The ERR message for a refused token: the database's own message on the first line (what clients show after
@@ -497,7 +577,7 @@ async fn read_login<R: AsyncRead + Unpin>(reader: &mut R, wait: Duration) -> io:
 }
 
 /// The plugin name of an auth switch request (`0xFE`, NUL-terminated name, data).
-fn switch_plugin(payload: &[u8]) -> &[u8] {
+pub(crate) fn switch_plugin(payload: &[u8]) -> &[u8] {
     let rest = payload.get(1..).unwrap_or_default();
     rest.split(|&b| b == 0).next().unwrap_or_default()
 }

@@ -95,6 +95,31 @@ impl TokenCache {
         Ok(token)
     }
 
+    /// A new token in place of `rejected`, which the server refused although the cache held it (credentials rotated
+    /// or revoked, a clock that was off): signed at `now` unless another caller already replaced it, in which case
+    /// that replacement is returned. For one retry with a fresh token, as AWS's JDBC wrapper does.
+    ///
+    /// Errors are those of [`TokenRequest::sign`]; a failed signing leaves the cache as it was.
+    pub fn replace_rejected(
+        &self,
+        request: &TokenRequest,
+        credentials: &Credentials,
+        now: SystemTime,
+        rejected: &AuthToken,
+    ) -> Result<AuthToken, Error> {
+        let slot = self.slot(request, credentials.access_key_id(), now);
+        let mut cached = lock(&slot);
+        if let Some(token) = cached
+            .as_ref()
+            .filter(|t| t.expose() != rejected.expose() && self.is_fresh(t, request, now))
+        {
+            return Ok(token.clone());
+        }
+        let token = request.sign(credentials, now)?;
+        *cached = Some(token.clone());
+        Ok(token)
+    }
+
     /// How many keys the cache holds.
     pub fn len(&self) -> usize {
         lock(&self.slots).values().map(Vec::len).sum()
@@ -176,6 +201,23 @@ mod tests {
         let t2 = cache.get_or_sign(&request("u"), &creds, at(840)).unwrap();
         assert_ne!(t0.expose(), t2.expose());
         assert_eq!(t2.signed_at(), at(840));
+    }
+
+    #[test]
+    fn a_rejected_token_is_replaced_once() {
+        let cache = TokenCache::new();
+        let creds = Credentials::new("AKID", "secret");
+        let first = cache.get_or_sign(&request("u"), &creds, at(0)).unwrap();
+        let fresh = cache.replace_rejected(&request("u"), &creds, at(5), &first).unwrap();
+        assert_ne!(first.expose(), fresh.expose());
+        assert_eq!(fresh.signed_at(), at(5));
+        // A second caller that saw the same rejection gets the replacement, not a third token.
+        let again = cache.replace_rejected(&request("u"), &creds, at(6), &first).unwrap();
+        assert_eq!(again.expose(), fresh.expose());
+        assert_eq!(
+            cache.get_or_sign(&request("u"), &creds, at(7)).unwrap().expose(),
+            fresh.expose()
+        );
     }
 
     #[test]

@@ -24,6 +24,7 @@ pub(crate) mod connect;
 pub(crate) mod credentials;
 pub(crate) mod doctor;
 pub(crate) mod mysql_client;
+pub(crate) mod proxy;
 pub(crate) mod token;
 
 use std::time::Duration;

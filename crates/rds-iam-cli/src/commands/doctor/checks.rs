@@ -216,7 +216,7 @@ fn token(_: &Inputs, f: &Findings) -> Verdict {
 }
 
 fn dns(inputs: &Inputs, f: &Findings) -> Verdict {
-    let host = &inputs.target().hostname;
+    let host = inputs.target().hostname();
     match &f.dns {
         DnsFinding::Resolved(addrs) if addrs.is_empty() => Verdict::new(Status::Fail, format!("{host} has no address")),
         DnsFinding::Resolved(addrs) => {
@@ -457,7 +457,7 @@ fn login(inputs: &Inputs, f: &Findings) -> Verdict {
                 "not attempted: the MySQL driver checks the certificate against the name dialed ({}), which cannot \
                  match through a tunnel; pass --danger-skip-hostname-check (the tls check verifies the certificate \
                  against {signing_host})",
-                inputs.target().hostname
+                inputs.target().hostname()
             ),
         ),
         LoginFinding::Refused(server) => Verdict::new(Status::Fail, format!("the server refused the token: {server}")),

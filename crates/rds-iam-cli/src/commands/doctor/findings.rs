@@ -467,7 +467,7 @@ impl DnsFinding {
 }
 
 fn dns(inputs: &Inputs) -> DnsFinding {
-    match (inputs.target().hostname.as_str(), inputs.target().port).to_socket_addrs() {
+    match (inputs.target().hostname(), inputs.target().port).to_socket_addrs() {
         Ok(addrs) => DnsFinding::Resolved(addrs.collect()),
         Err(e) => DnsFinding::Failed(e),
     }
@@ -795,7 +795,7 @@ fn login(
         return LoginFinding::NoVerifiedTls;
     };
     let target = inputs.target();
-    if !host.eq_ignore_ascii_case(&target.hostname) && !inputs.name_waived() {
+    if !host.eq_ignore_ascii_case(target.hostname()) && !inputs.name_waived() {
         return LoginFinding::NameCannotMatch {
             signing_host: host.to_owned(),
         };

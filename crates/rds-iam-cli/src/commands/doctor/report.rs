@@ -101,7 +101,7 @@ impl Report {
     pub(super) fn new(target: &TargetArgs, checks: Vec<Check>, causes: Vec<Cause>) -> Report {
         let ok = checks.iter().all(|c| c.status != Status::Fail);
         Report {
-            hostname: target.hostname.clone(),
+            hostname: target.hostname().to_owned(),
             port: target.port,
             username: target.username.clone(),
             checks,

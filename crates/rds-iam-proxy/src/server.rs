@@ -1,0 +1,389 @@
+//! [`ProxyServer`]: the standalone proxy (`rds-iam proxy`): one listener per instance, TCP or Unix socket, on a
+//! multi-threaded tokio runtime of its own, with tokens kept signed ahead in the background.
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use tokio::net::{TcpListener, UnixListener};
+use tokio::sync::watch;
+
+use crate::ProxyConfig;
+
+/// How often the tokens of the users seen are looked at; the token cache signs anew within its refresh margin (5
+/// minutes before expiry), so a client's login never waits on signing after the first.
+const REFRESH_EVERY: Duration = Duration::from_secs(30);
+
+/// Where an instance listens.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Listen {
+    /// A TCP address; anything but a loopback address needs [`Instance::danger_allow_non_loopback`].
+    Tcp(SocketAddr),
+    /// A Unix socket, created owner-only (0600) in a directory that others cannot write to.
+    Unix(PathBuf),
+}
+
+impl fmt::Display for Listen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Listen::Tcp(addr) => write!(f, "{addr}"),
+            Listen::Unix(path) => write!(f, "unix:{}", path.display()),
+        }
+    }
+}
+
+/// One database behind one listener.
+#[derive(Debug)]
+pub struct Instance {
+    config: ProxyConfig,
+    listen: Listen,
+    non_loopback: bool,
+}
+
+impl Instance {
+    /// Serves `config` on `listen`.
+    pub fn new(config: ProxyConfig, listen: Listen) -> Instance {
+        Instance {
+            config,
+            listen,
+            non_loopback: false,
+        }
+    }
+
+    /// Allows a TCP address other than loopback. **Anyone who can reach it logs in to the database as any allowed
+    /// user, without a password**: use it only on a network you control (a container's own network namespace),
+    /// with [`ProxyConfig::allow_users`], and never on a public interface.
+    pub fn danger_allow_non_loopback(mut self) -> Instance {
+        self.non_loopback = true;
+        self
+    }
+}
+
+/// Why the proxy could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// A TCP address that is not loopback, without [`Instance::danger_allow_non_loopback`].
+    #[error(
+        "{addr} is not a loopback address: anyone who can reach it would log in to the database without a password; \
+         listen on 127.0.0.1 or ::1, or allow other addresses explicitly"
+    )]
+    NonLoopback {
+        /// The address asked for.
+        addr: SocketAddr,
+    },
+    /// The listener could not be opened (address in use, no permission, no such directory).
+    #[error("cannot listen on {listen}")]
+    Listen {
+        /// Where.
+        listen: Listen,
+        /// The system's error.
+        #[source]
+        source: io::Error,
+    },
+    /// The Unix socket's directory can be written by other users, who could replace the socket.
+    #[error(
+        "{} is writable by other users (mode {mode:o}), who could replace the socket: put the socket in a \
+         directory only you can write to (e.g. $XDG_RUNTIME_DIR or a new 0700 folder)",
+        dir.display()
+    )]
+    UnsafeSocketDirectory {
+        /// The directory.
+        dir: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// Something other than a socket, or a socket another process is serving, is at the socket's path.
+    #[error("{} {what}; choose another path or remove it", path.display())]
+    PathInUse {
+        /// The path.
+        path: PathBuf,
+        /// What is there.
+        what: &'static str,
+    },
+    /// The runtime or its thread could not be created.
+    #[error("cannot start the proxy's runtime")]
+    Runtime(#[source] io::Error),
+}
+
+/// One listener that is up: where, and the database behind it.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Listening {
+    /// The address (the port chosen by the system when 0 was asked for).
+    pub listen: Listen,
+    /// The host and port dialed.
+    pub target: (String, u16),
+}
+
+/// The proxy serving its instances on a thread of its own with a multi-threaded tokio runtime. Dropping it (or
+/// [`ProxyServer::stop`]) stops accepting, closes every session and removes the Unix sockets it created.
+///
+/// ```no_run
+/// use rds_iam_credentials::DefaultChain;
+/// use rds_iam_mysql::{IamConnector, Target};
+/// use rds_iam_proxy::{Instance, Listen, ProxyConfig, ProxyServer};
+///
+/// let target = Target::new("mydb.c1a2b3c4d5e6.eu-west-1.rds.amazonaws.com", 3306, "app")?;
+/// let connector = IamConnector::new(target, DefaultChain::builder().build(), "/etc/rds/global-bundle.pem");
+/// let config = ProxyConfig::iam(connector)?.allow_users(["app"]);
+/// let server = ProxyServer::start(vec![Instance::new(config, Listen::Tcp("127.0.0.1:3306".parse()?))])?;
+/// for up in server.listening() {
+///     println!("listening on {} for {}:{}", up.listen, up.target.0, up.target.1);
+/// }
+/// // … serve until the program is told to stop (a signal), then:
+/// server.stop();
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct ProxyServer {
+    listening: Vec<Listening>,
+    sockets: Vec<PathBuf>,
+    shutdown: watch::Sender<bool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+enum Bound {
+    Tcp(std::net::TcpListener),
+    Unix(std::os::unix::net::UnixListener),
+}
+
+impl ProxyServer {
+    /// Opens every listener (all or none: an error closes those already open), then serves on a new thread. The
+    /// listeners accept connections when this returns.
+    pub fn start(instances: Vec<Instance>) -> Result<ProxyServer, StartError> {
+        let mut bound = Vec::new();
+        let mut listening = Vec::new();
+        let mut sockets = Vec::new();
+        let opened = instances.into_iter().try_for_each(|instance| {
+            let (listener, listen) = bind(&instance)?;
+            if let Listen::Unix(path) = &listen {
+                sockets.push(path.clone());
+            }
+            let (host, port) = instance.config.address();
+            listening.push(Listening {
+                listen,
+                target: (host.to_owned(), port),
+            });
+            bound.push((listener, Arc::new(instance.config)));
+            Ok(())
+        });
+        if let Err(err) = opened {
+            remove_sockets(&sockets);
+            return Err(err);
+        }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .thread_name("rds-iam-proxy")
+            .build()
+            .map_err(StartError::Runtime)?;
+        let (shutdown, stop) = watch::channel(false);
+        let thread = std::thread::Builder::new()
+            .name("rds-iam-proxy-main".into())
+            .spawn(move || runtime.block_on(serve_all(bound, stop)))
+            .map_err(StartError::Runtime)?;
+        Ok(ProxyServer {
+            listening,
+            sockets,
+            shutdown,
+            thread: Some(thread),
+        })
+    }
+
+    /// The listeners, in the order of the instances.
+    pub fn listening(&self) -> &[Listening] {
+        &self.listening
+    }
+
+    /// Stops accepting, closes every session, removes the Unix sockets.
+    pub fn stop(self) {
+        drop(self);
+    }
+}
+
+impl Drop for ProxyServer {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+        remove_sockets(&self.sockets);
+    }
+}
+
+impl fmt::Debug for ProxyServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProxyServer")
+            .field("listening", &self.listening)
+            .finish_non_exhaustive()
+    }
+}
+
+fn remove_sockets(sockets: &[PathBuf]) {
+    for socket in sockets {
+        let _ = std::fs::remove_file(socket);
+    }
+}
+
+fn bind(instance: &Instance) -> Result<(Bound, Listen), StartError> {
+    match &instance.listen {
+        Listen::Tcp(addr) => {
+            if !addr.ip().is_loopback() && !instance.non_loopback {
+                return Err(StartError::NonLoopback { addr: *addr });
+            }
+            let listen_error = |source| StartError::Listen {
+                listen: instance.listen.clone(),
+                source,
+            };
+            let listener = std::net::TcpListener::bind(addr).map_err(listen_error)?;
+            listener.set_nonblocking(true).map_err(listen_error)?;
+            let local = listener.local_addr().map_err(listen_error)?;
+            Ok((Bound::Tcp(listener), Listen::Tcp(local)))
+        }
+        Listen::Unix(path) => {
+            let listener = bind_unix(path)?;
+            Ok((Bound::Unix(listener), Listen::Unix(path.clone())))
+        }
+    }
+}
+
+/// A Unix socket at `path`, owner-only, in a directory others cannot write to; a stale socket (nobody serving
+/// it) is replaced, anything else at the path is left alone.
+fn bind_unix(path: &Path) -> Result<std::os::unix::net::UnixListener, StartError> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+    let listen_error = |source| StartError::Listen {
+        listen: Listen::Unix(path.to_owned()),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let mode = std::fs::metadata(&dir).map_err(listen_error)?.mode() & 0o7777;
+    if mode & 0o002 != 0 {
+        return Err(StartError::UnsafeSocketDirectory { dir, mode });
+    }
+    if let Ok(existing) = std::fs::symlink_metadata(path) {
+        if !existing.file_type().is_socket() {
+            return Err(StartError::PathInUse {
+                path: path.to_owned(),
+                what: "exists and is not a socket",
+            });
+        }
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            return Err(StartError::PathInUse {
+                path: path.to_owned(),
+                what: "is a socket another process is serving",
+            });
+        }
+        std::fs::remove_file(path).map_err(listen_error)?;
+    }
+    let listener = std::os::unix::net::UnixListener::bind(path).map_err(listen_error)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(listen_error)?;
+    listener.set_nonblocking(true).map_err(listen_error)?;
+    Ok(listener)
+}
+
+async fn serve_all(bound: Vec<(Bound, Arc<ProxyConfig>)>, stop: watch::Receiver<bool>) {
+    let mut tasks = tokio::task::JoinSet::new();
+    for (listener, config) in bound {
+        if config.connector().is_some() {
+            tasks.spawn(refresh_tokens(config.clone()));
+        }
+        let stop = stop.clone();
+        match listener {
+            Bound::Tcp(listener) => tasks.spawn(accept_tcp(listener, config, stop)),
+            Bound::Unix(listener) => tasks.spawn(accept_unix(listener, config, stop)),
+        };
+    }
+    let mut stop = stop;
+    stopped(&mut stop).await;
+    // Returning drops the runtime, and with it every session.
+}
+
+async fn accept_tcp(listener: std::net::TcpListener, config: Arc<ProxyConfig>, mut stop: watch::Receiver<bool>) {
+    let listener = match TcpListener::from_std(listener) {
+        Ok(listener) => listener,
+        Err(e) => {
+            tracing::error!("rds-iam proxy: cannot listen: {e}");
+            return;
+        }
+    };
+    loop {
+        tokio::select! {
+            () = stopped(&mut stop) => return,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let _ = stream.set_nodelay(true);
+                    tokio::spawn(crate::session::serve(config.clone(), stream, peer.to_string()));
+                }
+                Err(e) => accept_failed(e).await,
+            },
+        }
+    }
+}
+
+/// Accepts on a Unix socket until `stop`; peers of another user (root aside) are refused.
+pub(crate) async fn accept_unix(
+    listener: std::os::unix::net::UnixListener,
+    config: Arc<ProxyConfig>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let listener = match UnixListener::from_std(listener) {
+        Ok(listener) => listener,
+        Err(e) => {
+            tracing::error!("rds-iam proxy: cannot listen: {e}");
+            return;
+        }
+    };
+    let uid = rustix::process::getuid().as_raw();
+    loop {
+        tokio::select! {
+            () = stopped(&mut stop) => return,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let peer_uid = stream.peer_cred().map(|cred| cred.uid()).ok();
+                    if peer_uid != Some(uid) && peer_uid != Some(0) {
+                        tracing::warn!(?peer_uid, "rds-iam proxy: refused a client of another user");
+                        continue;
+                    }
+                    let peer = format!("unix:uid={}", peer_uid.unwrap_or(uid));
+                    tokio::spawn(crate::session::serve(config.clone(), stream, peer));
+                }
+                Err(e) => accept_failed(e).await,
+            },
+        }
+    }
+}
+
+/// Until `stop` says so (or its sender is gone).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stopped| *stopped).await;
+}
+
+/// A failed accept (out of file descriptors, mostly): logged, and a short pause so the loop does not spin.
+async fn accept_failed(err: io::Error) {
+    tracing::warn!("rds-iam proxy: accept failed: {err}");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+}
+
+/// Keeps the tokens of the users seen (and the allowed users, from the start) signed ahead of expiry.
+async fn refresh_tokens(config: Arc<ProxyConfig>) {
+    loop {
+        for user in config.remembered_users() {
+            let Some(connector) = config.connector() else { return };
+            let connector = connector.clone();
+            let signed = tokio::task::spawn_blocking(move || connector.token_for_user(&user).map(|_| user)).await;
+            match signed {
+                Ok(Ok(user)) => tracing::trace!(user, "token ready"),
+                Ok(Err(e)) => tracing::warn!("rds-iam proxy: cannot sign a token ahead: {e}"),
+                Err(e) => tracing::warn!("rds-iam proxy: token refresh failed: {e}"),
+            }
+        }
+        tokio::time::sleep(REFRESH_EVERY).await;
+    }
+}

@@ -1,0 +1,459 @@
+//! `rds-iam proxy` between real MySQL clients and the real RDS-like MariaDB (testkit's [`MariaDb`], whose PAM
+//! validator checks every token): the `mariadb` client and `mariadb-dump` from Debian, the Rust `mysql` crate;
+//! `KILL QUERY` from a second connection; `COM_CHANGE_USER`; a tunnel that checks the endpoint's name; and each
+//! refusal as the client sees it. Needs root and `apt-get install -y mariadb-server`.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use mysql::prelude::Queryable;
+use mysql::{ChangeUserOpts, Conn, OptsBuilder};
+use rds_iam_e2e::{pam_check_bin, rds_iam_bin};
+use rds_iam_testkit::{
+    MariaDb, MariaDbOptions, PamOutcome, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, TestPki, Tool, require_or_skip,
+};
+
+/// A running `rds-iam proxy`: its TCP port, and its standard error (collected until it stops).
+struct Proxy {
+    child: Child,
+    port: u16,
+    ready: String,
+    stderr: mpsc::Receiver<String>,
+}
+
+impl Proxy {
+    /// `rds-iam proxy ARGS --listen 127.0.0.1:0`, signing with `secret`; waits for its ready line.
+    fn start(home: &Path, args: &[&str], secret: &str) -> Proxy {
+        let mut child = Command::new(rds_iam_bin())
+            .arg("proxy")
+            .args(args)
+            .args(["--listen", "127.0.0.1:0"])
+            .env_clear()
+            .env("HOME", home)
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("AWS_ACCESS_KEY_ID", TEST_ACCESS_KEY_ID)
+            .env("AWS_SECRET_ACCESS_KEY", secret)
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start rds-iam proxy");
+        let stdout = child.stdout.take().unwrap();
+        let (line_tx, line_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = line_tx.send(line);
+        });
+        let mut stderr = child.stderr.take().unwrap();
+        let (err_tx, err_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stderr.read_to_string(&mut text);
+            let _ = err_tx.send(text);
+        });
+        let ready = line_rx.recv_timeout(Duration::from_secs(60)).unwrap_or_default();
+        if ready.is_empty() {
+            let _ = child.kill();
+            let stderr = err_rx.recv_timeout(Duration::from_secs(5)).unwrap_or_default();
+            panic!("the proxy did not start: {stderr}");
+        }
+        // `rds-iam proxy ready: 127.0.0.1:PORT → host:port (users)`
+        let port = ready
+            .split_once("127.0.0.1:")
+            .and_then(|(_, rest)| rest.split(' ').next())
+            .and_then(|port| port.parse().ok())
+            .unwrap_or_else(|| panic!("no port in the ready line: {ready}"));
+        Proxy {
+            child,
+            port,
+            ready,
+            stderr: err_rx,
+        }
+    }
+
+    /// SIGTERM; the exit status's code and standard error.
+    fn stop(mut self) -> (Option<i32>, String) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let status = self.child.wait().unwrap();
+        let stderr = self.stderr.recv_timeout(Duration::from_secs(10)).unwrap_or_default();
+        (status.code(), stderr)
+    }
+
+    /// The `mysql` crate's options for `user`: no password, no TLS, TCP to the proxy.
+    fn opts(&self, user: &str) -> OptsBuilder {
+        OptsBuilder::new()
+            .ip_or_hostname(Some("127.0.0.1"))
+            .tcp_port(self.port)
+            .user(Some(user))
+            .prefer_socket(false)
+    }
+
+    fn conn(&self, user: &str) -> Result<Conn, mysql::Error> {
+        Conn::new(self.opts(user))
+    }
+
+    /// The `mariadb` client (or `mariadb-dump`) against the proxy as `user`, without TLS, no option files.
+    fn client(&self, program: &str, user: &str) -> Command {
+        let mut command = Command::new(program);
+        command
+            .arg("--no-defaults")
+            .arg("--protocol=TCP")
+            .arg("--host=127.0.0.1")
+            .arg(format!("--port={}", self.port))
+            .arg(format!("--user={user}"))
+            .arg("--skip-ssl")
+            .stdin(Stdio::null());
+        command
+    }
+}
+
+fn text(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn server_error(result: Result<Conn, mysql::Error>) -> mysql::MySqlError {
+    match result {
+        Ok(_) => panic!("the login should have been refused"),
+        Err(mysql::Error::MySqlError(e)) => e,
+        Err(other) => panic!("expected a server error, got {other}"),
+    }
+}
+
+/// The RDS-like MariaDB with two IAM users and a small database `shop`.
+fn database(options: MariaDbOptions) -> MariaDb {
+    let server = MariaDb::start(options).unwrap_or_else(|e| panic!("MariaDB: {e}"));
+    for user in ["iam_app", "iam_report"] {
+        server.create_iam_user(user).unwrap();
+    }
+    server
+        .exec_sql_as_root(
+            "CREATE DATABASE shop; \
+             CREATE TABLE shop.items (id INT PRIMARY KEY, name VARCHAR(40)); \
+             INSERT INTO shop.items VALUES (1, 'tea'), (2, 'coffee'); \
+             GRANT ALL ON shop.* TO 'iam_app'@'%'; \
+             GRANT SELECT ON shop.* TO 'iam_report'@'%';",
+        )
+        .unwrap();
+    server
+}
+
+fn target_args(server: &MariaDb) -> Vec<String> {
+    vec![
+        "--hostname".into(),
+        "localhost".into(),
+        "--port".into(),
+        server.port().to_string(),
+        "--ca-bundle".into(),
+        server.ca_path().display().to_string(),
+        "--region".into(),
+        "us-east-1".into(),
+    ]
+}
+
+fn strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
+#[test]
+fn real_clients_log_in_through_the_proxy() {
+    let Some([_, client]) = require_or_skip([Tool::MariaDb, Tool::MariaDbClient]) else {
+        return;
+    };
+    let server = database(MariaDbOptions::new(pam_check_bin()));
+    let home = tempfile::tempdir().unwrap();
+    let mut args = target_args(&server);
+    args.extend(["--user".into(), "iam_app,iam_report".into()]);
+    let proxy = Proxy::start(home.path(), &strs(&args), TEST_SECRET_ACCESS_KEY);
+    assert!(proxy.ready.contains("→ localhost:"), "{}", proxy.ready);
+    assert!(proxy.ready.contains("(iam_app, iam_report)"), "{}", proxy.ready);
+
+    // The mariadb client: multi-statement -e, the DB side is TLS, the client's own side is not.
+    let out = proxy
+        .client(&client.display().to_string(), "iam_app")
+        .args(["--batch", "--skip-column-names", "-e"])
+        .arg("SELECT CURRENT_USER(); SHOW STATUS LIKE 'Ssl_version'; SELECT COUNT(*) FROM shop.items")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(stdout, "iam_app@%\nSsl_version\tTLSv1.3\n2\n", "{stderr}");
+
+    // LOAD DATA LOCAL INFILE: the file goes from the client through the proxy.
+    let csv = home.path().join("items.csv");
+    std::fs::write(&csv, "3,milk\n4,juice\n").unwrap();
+    let out = proxy
+        .client(&client.display().to_string(), "iam_app")
+        .args([
+            "--local-infile=1",
+            "--batch",
+            "--skip-column-names",
+            "--database=shop",
+            "-e",
+        ])
+        .arg(format!(
+            "LOAD DATA LOCAL INFILE '{}' INTO TABLE items FIELDS TERMINATED BY ','; SELECT COUNT(*) FROM items",
+            csv.display()
+        ))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(stdout, "4\n");
+
+    // The client's `connect` command: a second login through the proxy in the same client run.
+    let out = proxy
+        .client(&client.display().to_string(), "iam_app")
+        .args(["--batch", "--skip-column-names", "-e"])
+        .arg("SELECT CONNECTION_ID();\nconnect\nSELECT CONNECTION_ID(), CURRENT_USER();")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert!(lines[1].ends_with("\tiam_app@%"), "{stdout}");
+    assert_ne!(
+        lines[0],
+        lines[1].split('\t').next().unwrap(),
+        "a new session: {stdout}"
+    );
+
+    // mariadb-dump of the small database.
+    let dump_program = client.with_file_name("mariadb-dump");
+    let out = proxy
+        .client(&dump_program.display().to_string(), "iam_app")
+        .args(["--single-transaction", "shop"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("CREATE TABLE `items`"), "{stdout}");
+    assert!(stdout.contains("(4,'juice')"), "{stdout}");
+
+    // The Rust mysql crate: prepared statements, several result sets, a change of user and back.
+    let mut conn = proxy.conn("iam_app").unwrap();
+    let sum: Option<i64> = conn.exec_first("SELECT ? + 1", (41,)).unwrap();
+    assert_eq!(sum, Some(42));
+    let statement = conn.prep("SELECT name FROM shop.items WHERE id = ?").unwrap();
+    let name: Option<String> = conn.exec_first(&statement, (2,)).unwrap();
+    assert_eq!(name.as_deref(), Some("coffee"));
+    let mut sets = Vec::new();
+    let mut result = conn.query_iter("SELECT 1; SELECT 2, 3").unwrap();
+    while let Some(set) = result.iter() {
+        sets.push(set.map(|row| row.unwrap().len()).collect::<Vec<_>>());
+    }
+    drop(result);
+    assert_eq!(sets, vec![vec![1], vec![2]]);
+    conn.change_user(ChangeUserOpts::default().with_user(Some("iam_report".into())))
+        .unwrap();
+    let user: Option<String> = conn.query_first("SELECT CURRENT_USER()").unwrap();
+    assert_eq!(
+        user.as_deref(),
+        Some("iam_report@%"),
+        "COM_CHANGE_USER logged in as the new user"
+    );
+    let refused = conn
+        .change_user(ChangeUserOpts::default().with_user(Some("root".into())))
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("'root' may not log in through this proxy"),
+        "{refused}"
+    );
+    drop(conn);
+
+    // Every login reached the database over TLS (the users REQUIRE SSL) with a token the validator accepted.
+    let attempts = server.attempts();
+    assert!(attempts.len() >= 7, "{attempts:?}");
+    assert!(
+        attempts.iter().all(|a| a.outcome == PamOutcome::Accepted),
+        "{attempts:?}"
+    );
+    assert!(attempts.iter().any(|a| a.user == "iam_report"), "{attempts:?}");
+    assert!(attempts.iter().all(|a| a.user != "root"), "{attempts:?}");
+
+    let (code, stderr) = proxy.stop();
+    assert_eq!(code, Some(128 + 15), "{stderr}");
+    assert!(stderr.contains("logged in"), "one line per connection: {stderr}");
+    assert!(stderr.contains("changed user"), "{stderr}");
+}
+
+#[test]
+fn kill_query_from_a_second_connection_stops_the_first() {
+    let Some([_]) = require_or_skip([Tool::MariaDb]) else {
+        return;
+    };
+    let server = database(MariaDbOptions::new(pam_check_bin()));
+    let home = tempfile::tempdir().unwrap();
+    let proxy = Proxy::start(home.path(), &strs(&target_args(&server)), TEST_SECRET_ACCESS_KEY);
+    let mut first = proxy.conn("iam_app").unwrap();
+    let id = first.connection_id();
+    let started = Instant::now();
+    let sleeper = std::thread::spawn(move || first.query_first::<i64, _>("SELECT SLEEP(30)"));
+    std::thread::sleep(Duration::from_millis(1500));
+    let mut second = proxy.conn("iam_app").unwrap();
+    second.query_drop(format!("KILL QUERY {id}")).unwrap();
+    let outcome = sleeper.join().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(15), "the query was stopped");
+    // MariaDB answers an interrupted SLEEP with 1, or with error 1317.
+    match outcome {
+        Ok(value) => assert_eq!(value, Some(1)),
+        Err(e) => assert!(
+            e.to_string().contains("1317") || e.to_string().contains("interrupted"),
+            "{e}"
+        ),
+    }
+    proxy.stop();
+}
+
+#[test]
+fn refusals_reach_the_client_as_err_packets() {
+    let Some([_]) = require_or_skip([Tool::MariaDb]) else {
+        return;
+    };
+    let server = database(MariaDbOptions::new(pam_check_bin()));
+    let home = tempfile::tempdir().unwrap();
+    let mut args = target_args(&server);
+    args.extend(["--user".into(), "iam_app".into()]);
+
+    // A user outside --user: refused before anything is signed or sent.
+    let proxy = Proxy::start(home.path(), &strs(&args), TEST_SECRET_ACCESS_KEY);
+    let err = server_error(proxy.conn("iam_report"));
+    assert_eq!((err.code, err.state.as_str()), (1045, "28000"));
+    assert!(err.message.starts_with("rds-iam proxy: "), "{}", err.message);
+    assert!(err.message.contains("'iam_report' may not log in"), "{}", err.message);
+    assert!(server.attempts().is_empty(), "nothing reached the database");
+    let (_, stderr) = proxy.stop();
+    assert!(stderr.contains("may not log in"), "a clear log line: {stderr}");
+
+    // A token signed with the wrong secret: 1045 with the database's message first, then the usual causes.
+    let proxy = Proxy::start(home.path(), &strs(&args), "not-the-secret-key");
+    let err = server_error(proxy.conn("iam_app"));
+    assert_eq!((err.code, err.state.as_str()), (1045, "28000"));
+    assert!(
+        err.message.contains("Access denied for user 'iam_app'"),
+        "{}",
+        err.message
+    );
+    assert!(err.message.contains("usual causes"), "{}", err.message);
+    assert!(
+        !err.message.contains("X-Amz-Signature"),
+        "never the token: {}",
+        err.message
+    );
+    let (_, stderr) = proxy.stop();
+    assert!(
+        !stderr.contains("X-Amz-Signature") && !stderr.contains("not-the-secret-key"),
+        "{stderr}"
+    );
+    let reasons: Vec<_> = server
+        .attempts()
+        .iter()
+        .filter_map(|a| a.outcome.reason().map(str::to_owned))
+        .collect();
+    assert!(reasons.iter().all(|r| r == "signature-mismatch"), "{reasons:?}");
+
+    // Startup refusals: a public address without the opt-in, a socket in a world-writable directory.
+    let out = Command::new(rds_iam_bin())
+        .args([
+            "proxy",
+            "--hostname",
+            "localhost",
+            "--region",
+            "us-east-1",
+            "--ca-bundle",
+        ])
+        .arg(server.ca_path())
+        .args(["--listen", "0.0.0.0:0"])
+        .env_clear()
+        .env("HOME", home.path())
+        .env("AWS_ACCESS_KEY_ID", TEST_ACCESS_KEY_ID)
+        .env("AWS_SECRET_ACCESS_KEY", TEST_SECRET_ACCESS_KEY)
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("--danger-listen-non-loopback"), "{stderr}");
+    let open = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(open.path(), std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    let out = Command::new(rds_iam_bin())
+        .args([
+            "proxy",
+            "--hostname",
+            "localhost",
+            "--region",
+            "us-east-1",
+            "--ca-bundle",
+        ])
+        .arg(server.ca_path())
+        .arg("--unix-socket")
+        .arg(open.path().join("db.sock"))
+        .env_clear()
+        .env("HOME", home.path())
+        .env("AWS_ACCESS_KEY_ID", TEST_ACCESS_KEY_ID)
+        .env("AWS_SECRET_ACCESS_KEY", TEST_SECRET_ACCESS_KEY)
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("writable by other users"), "{stderr}");
+}
+
+#[test]
+fn a_tunnel_is_checked_against_the_endpoint_name_and_the_bundle_alone() {
+    let Some([_]) = require_or_skip([Tool::MariaDb]) else {
+        return;
+    };
+    let endpoint = "db.c1a2b3c4d5e6.us-east-1.rds.amazonaws.com";
+    let server = database(
+        MariaDbOptions::new(pam_check_bin())
+            .certificate_names(&[endpoint])
+            .signing_host(endpoint)
+            .signing_port(3306),
+    );
+    let home = tempfile::tempdir().unwrap();
+    let port = server.port().to_string();
+    // The proxy dials 127.0.0.1 (the tunnel's end) and checks the certificate against the endpoint's name.
+    let tunnel = [
+        "--hostname",
+        "127.0.0.1",
+        "--port",
+        &port,
+        "--signing-host",
+        endpoint,
+        "--signing-port",
+        "3306",
+    ];
+    let ca = server.ca_path().display().to_string();
+    let mut args = tunnel.to_vec();
+    args.extend(["--ca-bundle", &ca]);
+    let proxy = Proxy::start(home.path(), &args, TEST_SECRET_ACCESS_KEY);
+    let mut conn = proxy.conn("iam_app").unwrap();
+    let user: Option<String> = conn.query_first("SELECT CURRENT_USER()").unwrap();
+    assert_eq!(user.as_deref(), Some("iam_app@%"));
+    drop(conn);
+    proxy.stop();
+    let accepted = server.attempts().len();
+
+    // A bundle without the server's CA: refused before any token is sent.
+    let other = TestPki::generate(&[endpoint]);
+    let dir = tempfile::tempdir().unwrap();
+    let other_ca = other.write_to(dir.path()).unwrap().ca.display().to_string();
+    let mut args = tunnel.to_vec();
+    args.extend(["--ca-bundle", &other_ca]);
+    let proxy = Proxy::start(home.path(), &args, TEST_SECRET_ACCESS_KEY);
+    let err = server_error(proxy.conn("iam_app"));
+    assert!(err.message.starts_with("rds-iam proxy: "), "{}", err.message);
+    assert!(err.message.contains("certificate"), "{}", err.message);
+    assert_eq!(server.attempts().len(), accepted, "no token was sent");
+    proxy.stop();
+}
