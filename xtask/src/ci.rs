@@ -4,13 +4,16 @@ use std::time::Instant;
 
 use crate::Result;
 use crate::package::{self, Verify};
-use crate::tools::{cargo, ensure_debian_package, exec, python_venv};
+use crate::tools::{cargo, ensure_debian_package, exec, node_clients, python_venv};
 
 pub(crate) fn run() -> Result {
     let started = Instant::now();
     let venv = python_venv()?;
+    let node_modules = node_clients()?;
     ensure_debian_package("faketime", "faketime")?;
     ensure_debian_package("mariadbd", "mariadb-server")?;
+    ensure_debian_package("mariadb-dump", "mariadb-client")?;
+    ensure_debian_package("sysbench", "sysbench")?;
 
     exec(cargo().args(["fmt", "--all", "--", "--check"]))?;
     crate::tidy::run()?;
@@ -41,7 +44,8 @@ pub(crate) fn run() -> Result {
             .env("RDS_IAM_REQUIRE_TOOLS", "1")
             .env("RDS_IAM_PYTHON", venv.join("bin/python"))
             .env("RDS_IAM_AWS_CLI", venv.join("bin/aws"))
-            .env("RDS_IAM_MOTO_SERVER", venv.join("bin/moto_server")),
+            .env("RDS_IAM_MOTO_SERVER", venv.join("bin/moto_server"))
+            .env("RDS_IAM_NODE_MODULES", node_modules),
     )?;
     eprintln!("xtask ci: all checks passed in {:.0?}", started.elapsed());
     Ok(())

@@ -1,4 +1,5 @@
-//! Running commands, finding the workspace, and setting up the test tools (Python venv, Debian packages).
+//! Running commands, finding the workspace, and setting up the test tools (Python venv, Node.js modules, Debian
+//! packages).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -126,6 +127,53 @@ pub(crate) fn python_venv() -> Result<PathBuf> {
         std::fs::write(&ready, "").map_err(|e| format!("writing {}: {e}", ready.display()))?;
     }
     Ok(venv)
+}
+
+/// The pinned Node.js client of the proxy's tests: `package.json` and `package-lock.json` (mysql2, every package with
+/// its integrity hash).
+const NODE_CLIENTS: &str = "tests/node";
+
+/// The `node_modules` of [`NODE_CLIENTS`], installed with `npm ci` into `node-clients` under the target directory
+/// (the tests find it through `RDS_IAM_NODE_MODULES`). Set up once, then reused; the ready marker's name carries a
+/// hash of the lock file, so editing it reinstalls (`npm ci` starts from an empty `node_modules`). Needs `node` and
+/// `npm`, which are not installed for you (unlike [`ensure_debian_package`]'s): without them, this fails saying so.
+pub(crate) fn node_clients() -> Result<PathBuf> {
+    let dir = target_dir().join("node-clients");
+    let source = root().join(NODE_CLIENTS);
+    let lock = source.join("package-lock.json");
+    let pins = std::fs::read(&lock).map_err(|e| format!("reading {}: {e}", lock.display()))?;
+    let ready = dir.join(format!(".rds-iam-ready-{:016x}", fnv1a(&pins)));
+    if !ready.exists() {
+        if let Some(missing) = ["node", "npm"].into_iter().find(|program| !on_path(program)) {
+            return Err(format!(
+                "`{missing}` is missing: the proxy's tests run a Node.js MySQL client (mysql2, {NODE_CLIENTS}); \
+                 install Node.js and npm (tested with Node 20), e.g. `sudo apt-get install -y nodejs npm`"
+            ));
+        }
+        eprintln!(
+            "xtask: installing {NODE_CLIENTS}/package-lock.json (mysql2) into {}",
+            dir.display()
+        );
+        std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+        // A marker of an earlier lock file would claim what `npm ci` is about to replace.
+        let entries = std::fs::read_dir(&dir).map_err(|e| format!("reading {}: {e}", dir.display()))?;
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(".rds-iam-ready-") {
+                std::fs::remove_file(entry.path()).map_err(|e| format!("removing {}: {e}", entry.path().display()))?;
+            }
+        }
+        for file in ["package.json", "package-lock.json"] {
+            std::fs::copy(source.join(file), dir.join(file))
+                .map_err(|e| format!("copying {NODE_CLIENTS}/{file} to {}: {e}", dir.display()))?;
+        }
+        exec(
+            Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund", "--prefix"])
+                .arg(&dir),
+        )?;
+        std::fs::write(&ready, "").map_err(|e| format!("writing {}: {e}", ready.display()))?;
+    }
+    Ok(dir.join("node_modules"))
 }
 
 /// 64-bit FNV-1a: a hash that stays the same across Rust versions (unlike `DefaultHasher`), for marker names.

@@ -17,7 +17,7 @@
 //!   [`FakeHttpServer::start_tls`] is the same server over TLS for anything else.
 //! - [`TestPki`], [`RdsLikeCa`]: certificates generated at test time with rcgen (a TLS root and server leaf; RDS-like
 //!   CA roots: good, expired, not a CA, tampered).
-//! - [`tools`]: where the reference tools are (MariaDB, moto, botocore, the AWS CLI, faketime) and
+//! - [`tools`]: where the reference tools are (MariaDB, moto, botocore, the AWS CLI, faketime, MySQL clients) and
 //!   [`require_or_skip`], the one place that decides whether a test without its tool fails or is skipped.
 //!
 //! Every server listens on loopback only, on a free port, and stops when dropped.

@@ -1,5 +1,6 @@
 //! The programs some tests need that `cargo test` cannot build — MariaDB (and root), moto, botocore, the AWS CLI,
-//! faketime — and the one decision about a test whose tool is missing: [`require_or_skip`].
+//! faketime, MySQL clients of other languages (PyMySQL, Connector/Python, mysql2), `mariadb-dump`, sysbench — and the
+//! one decision about a test whose tool is missing: [`require_or_skip`].
 //!
 //! Tests come in two tiers. Plain `cargo test` runs every hermetic test and skips the ones whose tool is missing,
 //! each with one line on standard error saying what was skipped and how to get it. With `CI` set (as CI services
@@ -14,6 +15,10 @@ use std::sync::OnceLock;
 
 /// The variable `cargo xtask ci` sets to make every tool required.
 pub const REQUIRE_TOOLS_VAR: &str = "RDS_IAM_REQUIRE_TOOLS";
+
+/// The variable naming the `node_modules` directory with mysql2 ([`Tool::NodeMysql2`], [`node_modules`]); `cargo
+/// xtask ci` sets it, and `tests/node/proxy_client.js` requires mysql2 from it.
+pub const NODE_MODULES_VAR: &str = "RDS_IAM_NODE_MODULES";
 
 /// A program some tests need that `cargo test` cannot build.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -33,16 +38,31 @@ pub enum Tool {
     AwsCli,
     /// `faketime` (libfaketime).
     Faketime,
+    /// A Python that can import `mysql.connector` (PyPI `mysql-connector-python`, run with `use_pure=True` by
+    /// `tests/py/proxy_client.py --driver connector`): the same Python as [`Tool::Botocore`].
+    MysqlConnectorPython,
+    /// `node`, with mysql2 in the `node_modules` [`node_modules`] finds (`RDS_IAM_NODE_MODULES`, else the one
+    /// `cargo xtask ci` installs under the target directory). The path is `node`'s; run `tests/node/proxy_client.js`
+    /// with [`NODE_MODULES_VAR`] set to [`node_modules`].
+    NodeMysql2,
+    /// `sysbench` (Debian's).
+    Sysbench,
+    /// `mariadb-dump` (Debian's `mariadb-client`).
+    MariaDbDump,
 }
 
 impl Tool {
-    const ALL: [Tool; 6] = [
+    const ALL: [Tool; 10] = [
         Tool::MariaDb,
         Tool::MariaDbClient,
         Tool::Moto,
         Tool::Botocore,
         Tool::AwsCli,
         Tool::Faketime,
+        Tool::MysqlConnectorPython,
+        Tool::NodeMysql2,
+        Tool::Sysbench,
+        Tool::MariaDbDump,
     ];
 
     /// What the tool is, for messages.
@@ -54,6 +74,10 @@ impl Tool {
             Tool::Botocore => "botocore",
             Tool::AwsCli => "the AWS CLI",
             Tool::Faketime => "faketime",
+            Tool::MysqlConnectorPython => "mysql-connector-python",
+            Tool::NodeMysql2 => "node and mysql2",
+            Tool::Sysbench => "sysbench",
+            Tool::MariaDbDump => "mariadb-dump",
         }
     }
 
@@ -62,18 +86,26 @@ impl Tool {
         match self {
             Tool::MariaDb => "apt-get install -y mariadb-server, and run the tests as root",
             Tool::MariaDbClient => "apt-get install -y mariadb-client",
-            Tool::Moto | Tool::Botocore | Tool::AwsCli => {
+            Tool::Moto | Tool::Botocore | Tool::AwsCli | Tool::MysqlConnectorPython => {
                 "`cargo xtask ci` creates $CARGO_TARGET_DIR/py-venv from xtask/requirements.txt"
             }
             Tool::Faketime => "apt-get install -y faketime",
+            Tool::NodeMysql2 => {
+                "install Node.js and npm; `cargo xtask ci` installs $CARGO_TARGET_DIR/node-clients from \
+                 tests/node/package-lock.json"
+            }
+            Tool::Sysbench => "apt-get install -y sysbench",
+            Tool::MariaDbDump => "apt-get install -y mariadb-client",
         }
     }
 
     /// Where the tool is, or what is missing. Looked up once per process.
     pub fn locate(self) -> Result<PathBuf, String> {
-        static FOUND: [OnceLock<Result<PathBuf, String>>; Tool::ALL.len()] = [const { OnceLock::new() }; 6];
-        let index = Tool::ALL.iter().position(|tool| *tool == self).unwrap_or_default();
-        FOUND[index].get_or_init(|| self.look()).clone()
+        static FOUND: [OnceLock<Result<PathBuf, String>>; Tool::ALL.len()] =
+            [const { OnceLock::new() }; Tool::ALL.len()];
+        // The slot is the variant's position (`ALL` lists them in order): a tool left out of `ALL` has no slot and
+        // panics here rather than sharing another's.
+        FOUND[self as usize].get_or_init(|| self.look()).clone()
     }
 
     fn look(self) -> Result<PathBuf, String> {
@@ -94,21 +126,31 @@ impl Tool {
                 .ok_or_else(|| "the `mariadb` client is not installed (apt-get install -y mariadb-client)".into()),
             Tool::Moto => venv_program("RDS_IAM_MOTO_SERVER", "moto_server"),
             Tool::AwsCli => venv_program("RDS_IAM_AWS_CLI", "aws"),
-            Tool::Botocore => {
-                let python = venv_program("RDS_IAM_PYTHON", "python")?;
-                let imports = Command::new(&python)
-                    .args(["-c", "import botocore"])
+            Tool::Botocore => venv_python_with("botocore"),
+            Tool::MysqlConnectorPython => venv_python_with("mysql.connector"),
+            Tool::NodeMysql2 => {
+                let node = find_program(&["node", "nodejs"])
+                    .ok_or("`node` is not installed (Node.js; `cargo xtask ci` needs it with npm)")?;
+                let modules = node_modules()?;
+                let requires = Command::new(&node)
+                    .args(["-e", "require(process.argv[1])"])
+                    .arg(modules.join("mysql2"))
                     .output()
                     .is_ok_and(|out| out.status.success());
-                if imports {
-                    Ok(python)
+                if requires {
+                    Ok(node)
                 } else {
                     Err(format!(
-                        "botocore is not importable with {} (point RDS_IAM_PYTHON at a Python with it)",
-                        python.display()
+                        "{} cannot require mysql2 from {} (point {NODE_MODULES_VAR} at a node_modules with it)",
+                        node.display(),
+                        modules.display()
                     ))
                 }
             }
+            Tool::Sysbench => find_program(&["sysbench"])
+                .ok_or_else(|| "`sysbench` is not installed (apt-get install -y sysbench)".into()),
+            Tool::MariaDbDump => find_program(&["mariadb-dump"])
+                .ok_or_else(|| "`mariadb-dump` is not installed (apt-get install -y mariadb-client)".into()),
             Tool::Faketime => {
                 let runs = Command::new("faketime")
                     .arg("--version")
@@ -249,28 +291,60 @@ pub(crate) fn find_program(names: &[&str]) -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
+/// The `node_modules` directory with mysql2, to pass to `tests/node/proxy_client.js` as [`NODE_MODULES_VAR`]:
+/// that variable if set, else the one `cargo xtask ci` installs: `$CARGO_TARGET_DIR/node-clients/node_modules`, then
+/// `<workspace>/target/node-clients/node_modules`. The error says where it looked.
+pub fn node_modules() -> Result<PathBuf, String> {
+    installed(NODE_MODULES_VAR, "node-clients/node_modules", "mysql2", |dir| {
+        dir.join("mysql2/package.json").is_file()
+    })
+}
+
 /// `var` if set, else `name` in the venv `cargo xtask ci` creates: `$CARGO_TARGET_DIR/py-venv/bin`, then
 /// `<workspace>/target/py-venv/bin`.
 fn venv_program(var: &str, name: &str) -> Result<PathBuf, String> {
+    installed(var, &format!("py-venv/bin/{name}"), name, |path| path.is_file())
+}
+
+/// The venv's Python ([`venv_program`] `RDS_IAM_PYTHON`), if it can import `module`.
+fn venv_python_with(module: &str) -> Result<PathBuf, String> {
+    let python = venv_program("RDS_IAM_PYTHON", "python")?;
+    let imports = Command::new(&python)
+        .args(["-c", &format!("import {module}")])
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if imports {
+        Ok(python)
+    } else {
+        Err(format!(
+            "{module} is not importable with {} (point RDS_IAM_PYTHON at a Python with it)",
+            python.display()
+        ))
+    }
+}
+
+/// `var` if set, else `relative` under the target directory `cargo xtask ci` installs into: `$CARGO_TARGET_DIR`,
+/// then `<workspace>/target`; the first candidate that `is_there`. `what` names it in the error.
+fn installed(var: &str, relative: &str, what: &str, is_there: fn(&Path) -> bool) -> Result<PathBuf, String> {
     #[allow(
         clippy::disallowed_methods,
         reason = "test helper: where the tool is comes from the developer's environment"
     )]
     let (explicit, target) = (std::env::var_os(var), std::env::var_os("CARGO_TARGET_DIR"));
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target");
-    let in_venv = |dir: PathBuf| dir.join("py-venv/bin").join(name);
+    let under = |dir: PathBuf| dir.join(relative);
     let candidates: Vec<PathBuf> = match explicit {
         Some(path) => vec![PathBuf::from(path)],
         None => target
             .map(PathBuf::from)
-            .map(in_venv)
+            .map(under)
             .into_iter()
-            .chain([in_venv(workspace)])
+            .chain([under(workspace)])
             .collect(),
     };
-    candidates.iter().find(|path| path.is_file()).cloned().ok_or_else(|| {
+    candidates.iter().find(|path| is_there(path)).cloned().ok_or_else(|| {
         let looked: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
-        format!("{name} is missing (looked at {}; or set {var})", looked.join(", "))
+        format!("{what} is missing (looked at {}; or set {var})", looked.join(", "))
     })
 }
 
@@ -331,6 +405,10 @@ mod tests {
         let python_tools = [
             (Tool::Moto, Err("moto_server is missing".to_owned())),
             (Tool::AwsCli, Err("aws is missing".to_owned())),
+            (
+                Tool::MysqlConnectorPython,
+                Err("mysql.connector is not importable".to_owned()),
+            ),
         ];
         let Decision::Skip(line) = decide("t", python_tools, false) else {
             panic!("not required: skipped")
@@ -341,9 +419,35 @@ mod tests {
             "the shared advice once: {line}"
         );
         assert!(
-            line.contains("needs moto_server and the AWS CLI (`cargo xtask ci` creates"),
+            line.contains("needs moto_server and the AWS CLI and mysql-connector-python (`cargo xtask ci` creates"),
             "{line}"
         );
+
+        let other_clients = [
+            (Tool::NodeMysql2, Err("mysql2 is missing".to_owned())),
+            (Tool::Sysbench, Err("`sysbench` is not installed".to_owned())),
+            (Tool::MariaDbDump, Err("`mariadb-dump` is not installed".to_owned())),
+        ];
+        let Decision::Skip(line) = decide("t", other_clients.clone(), false) else {
+            panic!("not required: skipped")
+        };
+        assert!(
+            line.contains("needs node and mysql2 (install Node.js and npm; `cargo xtask ci` installs"),
+            "{line}"
+        );
+        assert!(line.contains("and sysbench (apt-get install -y sysbench)"), "{line}");
+        assert!(
+            line.contains("and mariadb-dump (apt-get install -y mariadb-client)"),
+            "{line}"
+        );
+        let Decision::Fail(message) = decide("t", other_clients, true) else {
+            panic!("required: a failure")
+        };
+        assert!(
+            message.contains("mysql2 is missing; install Node.js and npm; `cargo xtask ci` installs"),
+            "{message}"
+        );
+        assert!(message.contains("tests/node/package-lock.json"), "{message}");
 
         let Decision::Fail(message) = decide("it::a_test", found(), true) else {
             panic!("required: a failure")
@@ -359,11 +463,30 @@ mod tests {
             let found = [
                 (Tool::Botocore, Ok(PathBuf::from("/venv/bin/python"))),
                 (Tool::Faketime, Ok(PathBuf::from("faketime"))),
+                (Tool::NodeMysql2, Ok(PathBuf::from("/usr/bin/node"))),
             ];
             assert_eq!(
                 decide("t", found, required),
-                Decision::Run([PathBuf::from("/venv/bin/python"), PathBuf::from("faketime")])
+                Decision::Run([
+                    PathBuf::from("/venv/bin/python"),
+                    PathBuf::from("faketime"),
+                    PathBuf::from("/usr/bin/node")
+                ])
             );
+        }
+    }
+
+    #[test]
+    fn every_tool_has_its_own_slot_name_and_advice() {
+        // `locate` caches each tool in the slot of its variant's position: `ALL` lists the variants in order.
+        for (index, tool) in Tool::ALL.iter().enumerate() {
+            assert_eq!(*tool as usize, index, "{tool:?} is not at its place in Tool::ALL");
+            assert_eq!(
+                Tool::ALL.iter().filter(|other| other.name() == tool.name()).count(),
+                1,
+                "{tool:?}: its name is another's"
+            );
+            assert!(!tool.install_hint().is_empty(), "{tool:?}: no advice");
         }
     }
 }
