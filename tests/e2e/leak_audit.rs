@@ -269,7 +269,11 @@ fn cases(bed: &Bed) -> Vec<Case> {
         "proxy --hostname localhost --port {} --region {REGION} --ca-bundle {} --user {IAM_USER} --listen 127.0.0.1:0",
         bed.port, bed.ca
     );
-    cases.push(Case::new(Imds, &proxy).serve("SELECT CURRENT_USER()").expect("logged in"));
+    cases.push(
+        Case::new(Imds, &proxy)
+            .serve("SELECT CURRENT_USER()")
+            .expect("logged in"),
+    );
     cases.push(Case::new(WebIdentity, &proxy).serve("SELECT 1").expect("Access denied"));
 
     // `ca`: fetch from the HTTPS bundle server (download, forced, revalidated; a missing one), path, verify.
@@ -858,9 +862,7 @@ impl TestBed {
             .unwrap();
         if let Some(sql) = &case.serve {
             serve_one_client(&out, sql, started);
-            let _ = Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .status();
+            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
         }
         let status = loop {
             if let Some(mut status) = child.try_wait().unwrap() {
@@ -904,7 +906,13 @@ fn serve_one_client(stdout: &Path, sql: &str, started: Instant) {
         std::thread::sleep(Duration::from_millis(20));
     };
     let _ = Command::new("mariadb")
-        .args(["--no-defaults", "--protocol=TCP", "--host=127.0.0.1", "--skip-ssl", "--batch"])
+        .args([
+            "--no-defaults",
+            "--protocol=TCP",
+            "--host=127.0.0.1",
+            "--skip-ssl",
+            "--batch",
+        ])
         .arg(format!("--port={port}"))
         .arg(format!("--user={IAM_USER}"))
         .args(["-e", sql])

@@ -457,3 +457,103 @@ fn a_tunnel_is_checked_against_the_endpoint_name_and_the_bundle_alone() {
     assert_eq!(server.attempts().len(), accepted, "no token was sent");
     proxy.stop();
 }
+
+#[test]
+fn clients_in_other_languages_log_in_through_the_proxy() {
+    let Some([_, python, _, node, sysbench]) = require_or_skip([
+        Tool::MariaDb,
+        Tool::Botocore,
+        Tool::MysqlConnectorPython,
+        Tool::NodeMysql2,
+        Tool::Sysbench,
+    ]) else {
+        return;
+    };
+    let server = database(MariaDbOptions::new(pam_check_bin()));
+    let home = tempfile::tempdir().unwrap();
+    let proxy = Proxy::start(home.path(), &strs(&target_args(&server)), TEST_SECRET_ACCESS_KEY);
+    let port = proxy.port.to_string();
+    let session = [
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &port,
+        "--user",
+        "iam_app",
+        "--database",
+        "shop",
+    ];
+    let script = |dir: &str, name: &str| rds_iam_e2e::root().join("tests").join(dir).join(name);
+    let node_modules = rds_iam_testkit::tools::node_modules().unwrap();
+    let runs = [
+        ("pymysql", {
+            let mut c = Command::new(&python);
+            c.arg(script("py", "proxy_client.py")).args(["--driver", "pymysql"]);
+            c
+        }),
+        ("connector", {
+            let mut c = Command::new(&python);
+            c.arg(script("py", "proxy_client.py")).args(["--driver", "connector"]);
+            c
+        }),
+        ("mysql2", {
+            let mut c = Command::new(&node);
+            c.arg(script("node", "proxy_client.js"))
+                .env("RDS_IAM_NODE_MODULES", &node_modules);
+            c
+        }),
+    ];
+    for (driver, mut command) in runs {
+        let out = command.args(session).stdin(Stdio::null()).output().unwrap();
+        let (stdout, stderr) = text(&out);
+        assert!(out.status.success(), "{driver}: {stderr}");
+        let session: serde_json::Value =
+            serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{driver}: {e}: {stdout}"));
+        assert_eq!(session["driver"], driver);
+        assert_eq!(session["user"], "iam_app@%", "{driver}: {stdout}");
+        assert_eq!(
+            session["ssl_version"], "TLSv1.3",
+            "{driver}: the proxy's side is TLS: {stdout}"
+        );
+        assert_eq!(session["param"], 42, "{driver}: {stdout}");
+        assert_eq!(
+            (session["rows"].as_u64(), session["sum"].as_u64()),
+            (Some(1000), Some(500_500)),
+            "{driver}"
+        );
+        assert_eq!(session["temp_count"], 3, "{driver}: {stdout}");
+    }
+
+    // sysbench (Debian's, on MariaDB Connector/C): its OLTP read-only workload, 4 threads, 3 seconds.
+    let sysbench_run = |phase: &str| {
+        let out = Command::new(&sysbench)
+            .args([
+                "oltp_read_only",
+                "--db-driver=mysql",
+                "--mysql-host=127.0.0.1",
+                "--mysql-user=iam_app",
+            ])
+            .args(["--mysql-db=shop", "--mysql-ssl=off", "--tables=1", "--table-size=1000"])
+            .arg(format!("--mysql-port={port}"))
+            .args(["--threads=4", "--time=3"])
+            .arg(phase)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let (stdout, stderr) = text(&out);
+        assert!(out.status.success(), "sysbench {phase}: {stdout} {stderr}");
+        stdout
+    };
+    sysbench_run("prepare");
+    let report = sysbench_run("run");
+    assert!(report.contains("ignored errors:                      0"), "{report}");
+    sysbench_run("cleanup");
+
+    let attempts = server.attempts();
+    assert!(attempts.len() >= 9, "{attempts:?}");
+    assert!(
+        attempts.iter().all(|a| a.outcome == PamOutcome::Accepted),
+        "{attempts:?}"
+    );
+    proxy.stop();
+}

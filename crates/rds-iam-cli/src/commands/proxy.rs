@@ -277,7 +277,9 @@ fn resolve(args: ProxyArgs) -> anyhow::Result<Vec<Resolved>> {
         return Ok(vec![resolved(endpoint, listen, &defaults)]);
     }
     if file.instance.is_empty() {
-        usage_error("rds-iam proxy needs --hostname (or RDS_IAM_PROXY_HOSTNAME), or --config FILE with [[instance]] tables");
+        usage_error(
+            "rds-iam proxy needs --hostname (or RDS_IAM_PROXY_HOSTNAME), or --config FILE with [[instance]] tables",
+        );
     }
     let per_instance = [
         ("--listen", args.listen.is_some()),
@@ -301,7 +303,11 @@ fn resolve(args: ProxyArgs) -> anyhow::Result<Vec<Resolved>> {
             );
         }
         let port = instance.port.unwrap_or(3306);
-        let listen = listen_of(instance.listen, instance.unix_socket, instance.signing_port.unwrap_or(port));
+        let listen = listen_of(
+            instance.listen,
+            instance.unix_socket,
+            instance.signing_port.unwrap_or(port),
+        );
         let endpoint = EndpointArgs {
             hostname: Some(instance.hostname),
             port,
