@@ -82,6 +82,9 @@ pub(crate) fn run() -> Result {
     report.push(String::new());
     report.extend(login_benchmarks(&ours, &aws)?);
 
+    report.push(String::new());
+    report.extend(crate::bench_proxy::proxy_benchmarks(&ours)?);
+
     let off_ec2 = off_ec2_failure(&ours)?;
     report.push(format!(
         "\nOff EC2 with no credentials and IMDS black-holed, `rds-iam credentials` fails in **{}** (median of 5; \
@@ -294,6 +297,14 @@ fn login_benchmarks(ours: &Path, aws: &Path) -> Result<Vec<String>> {
             aws_then_client.as_secs_f64() / connect.as_secs_f64()
         ),
     ])
+}
+
+/// `cargo xtask bench proxy`: only the proxy's benchmarks (a dist build, then `rds-iam proxy` against direct TLS).
+pub(crate) fn proxy_only() -> Result {
+    let ours = crate::dist::build()?;
+    let report = crate::bench_proxy::proxy_benchmarks(&ours)?;
+    println!("\n{}", report.join("\n"));
+    Ok(())
 }
 
 /// How long the whole chain takes to give up when nothing has credentials and the metadata address accepts

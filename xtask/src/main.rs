@@ -11,6 +11,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr, reason = "a command-line program prints")]
 
 mod bench;
+mod bench_proxy;
 mod ci;
 mod conformance;
 mod demo;
@@ -32,7 +33,8 @@ commands:
   package            cargo package for the published crates, each verified by building it alone (slow when cold)
   tidy               dependency boundaries and source conventions (also a test)
   conformance [DIR]  run the external conformance suites (default DIR: ../shared/conformance)
-  bench              criterion benchmarks, rds-iam vs aws CLI as whole processes, dependency count
+  bench [proxy]      criterion benchmarks, rds-iam vs aws CLI as whole processes, dependency count, the proxy
+                     against direct TLS (`proxy`: only that)
   dist               release binary in target/dist/ (smoke-tested; size, build time), man pages, completions
   fuzz [TARGET] [--runs N]
                      the fuzz targets, each N executions (default 1000000; needs nightly and cargo-fuzz)";
@@ -44,6 +46,7 @@ fn main() -> ExitCode {
         Some("tidy") => tidy::run(),
         Some("package") => package::run(package::Verify::Build),
         Some("conformance") => conformance::run(args.get(1).map(String::as_str)),
+        Some("bench") if args.get(1).map(String::as_str) == Some("proxy") => bench::proxy_only(),
         Some("bench") => bench::run(),
         Some("demo") => demo::run(),
         Some("dist") => dist::run(),

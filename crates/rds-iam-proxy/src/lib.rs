@@ -8,13 +8,16 @@
 //!
 //! - [`ProxyConfig::iam`] logs in with tokens from an [`rds_iam_mysql::IamConnector`]; [`ProxyConfig::relay`]
 //!   relays the client's own (password) login inside the proxy's TLS.
+//! - [`ProxyServer`] serves [`Instance`]s on TCP or Unix listeners ([`Listen`]) with a multi-threaded runtime of
+//!   its own, keeping the tokens of the users it serves signed ahead of expiry (this is `rds-iam proxy`).
 //! - [`EmbeddedProxy`] serves one program's clients on a private Unix socket (this is how `rds-iam mysql` runs
 //!   the installed client).
 //! - The client sees the database's own greeting (server version, connection id — so `KILL QUERY` from a second
 //!   connection works —, character set and capabilities, without TLS and compression). Refusals reach it as
 //!   MySQL ERR packets: 1045 / 28000 for a refused token (the database's message on the first line, then the
-//!   usual causes: [`rejected_message`]), the database's own code for its other refusals, 1105 for the proxy's,
-//!   and never contain the token. `COM_CHANGE_USER` is refused (the session is unchanged).
+//!   usual causes: [`rejected_message`]) and for a user not allowed, the database's own code for its other
+//!   refusals, 1105 for the proxy's other refusals, and never contain the token. `COM_CHANGE_USER` logs in again
+//!   as the new user with that user's token (a relayed password login refuses it; the session is unchanged).
 //!
 //! # Crate features
 //! None.

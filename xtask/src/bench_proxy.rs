@@ -1,0 +1,253 @@
+//! `cargo xtask bench` (or `cargo xtask bench proxy` alone): `rds-iam proxy` against direct TLS logins to the same
+//! local RDS-like MariaDB — a new connection with a ready token, sysbench `oltp_read_only` with 8 threads, and a
+//! 200 MB result set (with the proxy's peak RSS before and after it). Needs root, mariadb-server and sysbench.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rds_iam_testkit::{MariaDb, MariaDbOptions, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY};
+
+use crate::Result;
+use crate::tools::{cargo, ensure_debian_package, exec, output, target_dir};
+
+const KEYS: [(&str, &str); 5] = [
+    ("AWS_ACCESS_KEY_ID", TEST_ACCESS_KEY_ID),
+    ("AWS_SECRET_ACCESS_KEY", TEST_SECRET_ACCESS_KEY),
+    ("AWS_EC2_METADATA_DISABLED", "true"),
+    ("AWS_CONFIG_FILE", "/dev/null"),
+    ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
+];
+
+/// 200,000 rows of 1,000 bytes.
+const BIG_RESULT: &str = "SELECT REPEAT('x', 1000) FROM seq_1_to_200000";
+
+/// The proxy's rows of docs/benchmarks.md.
+pub(crate) fn proxy_benchmarks(ours: &Path) -> Result<Vec<String>> {
+    exec(cargo().args([
+        "build",
+        "--quiet",
+        "--package",
+        "rds-iam-testkit",
+        "--bin",
+        "rds-iam-pam-check",
+    ]))?;
+    ensure_debian_package("mariadbd", "mariadb-server")?;
+    ensure_debian_package("sysbench", "sysbench")?;
+    let server = MariaDb::start(MariaDbOptions::new(target_dir().join("debug/rds-iam-pam-check")))?;
+    server.create_iam_user("bench")?;
+    server.exec_sql_as_root("CREATE DATABASE sbtest; GRANT ALL ON sbtest.* TO 'bench'@'%'")?;
+    let port = server.port().to_string();
+    let ca = server.ca_path().display().to_string();
+    let target = ["--hostname", "localhost", "--port", &port, "--region", "us-east-1"];
+    let token = output(
+        Command::new(ours)
+            .arg("token")
+            .args(target)
+            .args(["--username", "bench"])
+            .envs(KEYS),
+    )?
+    .trim()
+    .to_owned();
+    let proxy = Proxy::start(ours, &target, &ca)?;
+    let proxy_port = proxy.port.to_string();
+
+    // The two ways in: the mariadb client over TLS with a ready token, and through the proxy without either.
+    let direct = |args: &[&str]| {
+        let mut c = server.client_command("bench", &token);
+        c.args(args).stdout(Stdio::null());
+        c
+    };
+    let proxied = |args: &[&str]| {
+        let mut c = Command::new("mariadb");
+        c.args([
+            "--no-defaults",
+            "--protocol=TCP",
+            "--host=127.0.0.1",
+            "--user=bench",
+            "--skip-ssl",
+        ])
+        .arg(format!("--port={proxy_port}"))
+        .args(["--batch", "--skip-column-names"])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null());
+        c
+    };
+    let new_direct = median(30, || run(&mut direct(&["-e", "SELECT 1"])))?;
+    let new_proxied = median(30, || run(&mut proxied(&["-e", "SELECT 1"])))?;
+
+    let big_direct = median(3, || run(&mut direct(&["--quick", "-e", BIG_RESULT])))?;
+    let hwm_before = proxy.peak_rss_kib()?;
+    let big_proxied = median(3, || run(&mut proxied(&["--quick", "-e", BIG_RESULT])))?;
+    let hwm_after = proxy.peak_rss_kib()?;
+
+    let sysbench = |port: &str, extra: &[&str], phase: &str| -> Result<String> {
+        output(
+            Command::new("sysbench")
+                .args([
+                    "oltp_read_only",
+                    "--db-driver=mysql",
+                    "--mysql-host=127.0.0.1",
+                    "--mysql-user=bench",
+                ])
+                .args([
+                    "--mysql-db=sbtest",
+                    "--tables=4",
+                    "--table-size=10000",
+                    "--threads=8",
+                    "--time=20",
+                ])
+                .arg(format!("--mysql-port={port}"))
+                .args(extra)
+                .arg(phase),
+        )
+    };
+    let password = format!("--mysql-password={token}");
+    sysbench(&proxy_port, &["--mysql-ssl=off"], "prepare")?;
+    let tls = ["--mysql-ssl=on", password.as_str()];
+    let (qps_direct, p95_direct) = sysbench_numbers(&sysbench(&port, &tls, "run")?)?;
+    let (qps_proxied, p95_proxied) = sysbench_numbers(&sysbench(&proxy_port, &["--mysql-ssl=off"], "run")?)?;
+    proxy.stop();
+    drop(server);
+
+    let mb_per_s = |d: Duration| 200.0 / d.as_secs_f64();
+    Ok(vec![
+        "| `rds-iam proxy` vs a direct TLS login to the same MariaDB | direct | through the proxy | ratio | target |"
+            .into(),
+        "|---|---|---|---|---|".into(),
+        format!(
+            "| new connection + `SELECT 1` (mariadb client, ready token; median of 30) | {} | {} | {:.2} | ≤ 1.2 |",
+            fmt(new_direct),
+            fmt(new_proxied),
+            new_proxied.as_secs_f64() / new_direct.as_secs_f64()
+        ),
+        format!(
+            "| sysbench oltp_read_only, 8 threads, 20 s: queries/s | {qps_direct:.0} | {qps_proxied:.0} | {:.2} | ≥ 0.90 |",
+            qps_proxied / qps_direct
+        ),
+        format!(
+            "| sysbench oltp_read_only, 8 threads, 20 s: p95 latency | {p95_direct:.2} ms | {p95_proxied:.2} ms | {:.2} \
+             | ≤ 1.15 |",
+            p95_proxied / p95_direct
+        ),
+        format!(
+            "| 200 MB result set (`mariadb --quick`; median of 3): MB/s | {:.0} | {:.0} | {:.2} | ≥ 0.90 |",
+            mb_per_s(big_direct),
+            mb_per_s(big_proxied),
+            big_direct.as_secs_f64() / big_proxied.as_secs_f64()
+        ),
+        format!(
+            "\nThe proxy's peak RSS: {:.1} MiB before the three 200 MB results, {:.1} MiB after (flat: nothing is \
+             buffered beyond 16 KiB per direction).",
+            hwm_before as f64 / 1024.0,
+            hwm_after as f64 / 1024.0
+        ),
+    ])
+}
+
+/// `rds-iam proxy` on 127.0.0.1, any port, for user `bench`.
+struct Proxy {
+    child: Child,
+    port: u16,
+}
+
+impl Proxy {
+    fn start(ours: &Path, target: &[&str], ca: &str) -> Result<Proxy> {
+        let mut child = Command::new(ours)
+            .arg("proxy")
+            .args(target)
+            .args(["--ca-bundle", ca, "--user", "bench", "--listen", "127.0.0.1:0"])
+            .envs(KEYS)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("starting rds-iam proxy: {e}"))?;
+        let mut line = String::new();
+        if let Some(stdout) = child.stdout.take() {
+            let _ = BufReader::new(stdout).read_line(&mut line);
+        }
+        let port = line
+            .split_once("127.0.0.1:")
+            .and_then(|(_, rest)| rest.split(' ').next())
+            .and_then(|port| port.parse().ok())
+            .ok_or_else(|| format!("rds-iam proxy did not start: {line}"))?;
+        Ok(Proxy { child, port })
+    }
+
+    /// VmHWM of the proxy process.
+    fn peak_rss_kib(&self) -> Result<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).map_err(|e| e.to_string())?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .ok_or_else(|| "no VmHWM in /proc/PID/status".into())
+    }
+
+    fn stop(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn run(command: &mut Command) -> Result {
+    let out = command.stderr(Stdio::piped()).output().map_err(|e| e.to_string())?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+fn median(runs: usize, mut once: impl FnMut() -> Result) -> Result<Duration> {
+    once()?; // warm-up
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let started = Instant::now();
+        once()?;
+        times.push(started.elapsed());
+    }
+    times.sort();
+    Ok(times[runs / 2])
+}
+
+/// Queries per second and the 95th percentile latency (ms) of a sysbench report.
+fn sysbench_numbers(report: &str) -> Result<(f64, f64)> {
+    let qps = report
+        .lines()
+        .find(|l| l.trim_start().starts_with("queries:"))
+        .and_then(|l| l.split_once('(').map(|(_, rest)| rest))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok());
+    let p95 = report
+        .lines()
+        .find(|l| l.trim_start().starts_with("95th percentile:"))
+        .and_then(|l| l.split_whitespace().last())
+        .and_then(|n| n.parse().ok());
+    match (qps, p95) {
+        (Some(qps), Some(p95)) => Ok((qps, p95)),
+        _ => Err(format!(
+            "no queries/s or 95th percentile in the sysbench report:\n{report}"
+        )),
+    }
+}
+
+fn fmt(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sysbench_reports_are_read() {
+        let report = "SQL statistics:\n    queries performed:\n        read:  10\n    transactions:  \
+                      5 (250.10 per sec.)\n    queries:                             80 (4001.60 per sec.)\n\
+                      Latency (ms):\n         min:  0.95\n         95th percentile:  3.30\n";
+        assert_eq!(sysbench_numbers(report).unwrap(), (4001.60, 3.30));
+    }
+}
