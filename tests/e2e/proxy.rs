@@ -363,46 +363,33 @@ fn refusals_reach_the_client_as_err_packets() {
     assert!(reasons.iter().all(|r| r == "signature-mismatch"), "{reasons:?}");
 
     // Startup refusals: a public address without the opt-in, a socket in a world-writable directory.
-    let out = Command::new(rds_iam_bin())
-        .args([
-            "proxy",
-            "--hostname",
-            "localhost",
-            "--region",
-            "us-east-1",
-            "--ca-bundle",
-        ])
-        .arg(server.ca_path())
-        .args(["--listen", "0.0.0.0:0"])
-        .env_clear()
-        .env("HOME", home.path())
-        .env("AWS_ACCESS_KEY_ID", TEST_ACCESS_KEY_ID)
-        .env("AWS_SECRET_ACCESS_KEY", TEST_SECRET_ACCESS_KEY)
-        .output()
-        .unwrap();
+    let refused_start = |listen: &[&std::ffi::OsStr]| {
+        Command::new(rds_iam_bin())
+            .args([
+                "proxy",
+                "--hostname",
+                "localhost",
+                "--region",
+                "us-east-1",
+                "--ca-bundle",
+            ])
+            .arg(server.ca_path())
+            .args(listen)
+            .env_clear()
+            .env("HOME", home.path())
+            .env("AWS_ACCESS_KEY_ID", TEST_ACCESS_KEY_ID)
+            .env("AWS_SECRET_ACCESS_KEY", TEST_SECRET_ACCESS_KEY)
+            .output()
+            .unwrap()
+    };
+    let out = refused_start(&["--listen".as_ref(), "0.0.0.0:0".as_ref()]);
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("--danger-listen-non-loopback"), "{stderr}");
     let open = tempfile::tempdir().unwrap();
     std::fs::set_permissions(open.path(), std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
-    let out = Command::new(rds_iam_bin())
-        .args([
-            "proxy",
-            "--hostname",
-            "localhost",
-            "--region",
-            "us-east-1",
-            "--ca-bundle",
-        ])
-        .arg(server.ca_path())
-        .arg("--unix-socket")
-        .arg(open.path().join("db.sock"))
-        .env_clear()
-        .env("HOME", home.path())
-        .env("AWS_ACCESS_KEY_ID", TEST_ACCESS_KEY_ID)
-        .env("AWS_SECRET_ACCESS_KEY", TEST_SECRET_ACCESS_KEY)
-        .output()
-        .unwrap();
+    let socket = open.path().join("db.sock");
+    let out = refused_start(&["--unix-socket".as_ref(), socket.as_os_str()]);
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("writable by other users"), "{stderr}");

@@ -224,17 +224,7 @@ fn login_benchmarks(ours: &Path, aws: &Path) -> Result<Vec<String>> {
             Err("the mariadb client could not log in with the token".into())
         }
     };
-    let median = |runs: usize, mut once: Box<dyn FnMut() -> Result<()> + '_>| -> Result<Duration> {
-        once()?; // warm-up
-        let mut times = Vec::with_capacity(runs);
-        for _ in 0..runs {
-            let started = Instant::now();
-            once()?;
-            times.push(started.elapsed());
-        }
-        times.sort();
-        Ok(times[runs / 2])
-    };
+    let median = |runs: usize, once: Box<dyn FnMut() -> Result<()> + '_>| crate::bench_proxy::median(runs, once);
     // One `rds-iam` run to its successful end.
     let run_ours = |command: &str, extra: &[&str]| -> Result<()> {
         let out = Command::new(ours)

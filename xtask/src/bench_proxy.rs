@@ -202,7 +202,8 @@ fn run(command: &mut Command) -> Result {
     }
 }
 
-fn median(runs: usize, mut once: impl FnMut() -> Result) -> Result<Duration> {
+/// The median wall time of `runs` runs of `once`, after one run to warm up.
+pub(crate) fn median(runs: usize, mut once: impl FnMut() -> Result) -> Result<Duration> {
     once()?; // warm-up
     let mut times = Vec::with_capacity(runs);
     for _ in 0..runs {
