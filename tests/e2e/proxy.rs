@@ -27,6 +27,15 @@ struct Proxy {
 impl Proxy {
     /// `rds-iam proxy ARGS --listen 127.0.0.1:0`, signing with `secret`; waits for its ready line.
     fn start(home: &Path, args: &[&str], secret: &str) -> Proxy {
+        let keys = [
+            ("AWS_ACCESS_KEY_ID", TEST_ACCESS_KEY_ID),
+            ("AWS_SECRET_ACCESS_KEY", secret),
+        ];
+        Proxy::start_with(home, args, &keys)
+    }
+
+    /// `rds-iam proxy ARGS --listen 127.0.0.1:0` with `env` (credentials) besides HOME and PATH.
+    fn start_with(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Proxy {
         let mut child = Command::new(rds_iam_bin())
             .arg("proxy")
             .args(args)
@@ -34,8 +43,7 @@ impl Proxy {
             .env_clear()
             .env("HOME", home)
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("AWS_ACCESS_KEY_ID", TEST_ACCESS_KEY_ID)
-            .env("AWS_SECRET_ACCESS_KEY", secret)
+            .envs(env.iter().copied())
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -543,4 +551,151 @@ fn clients_in_other_languages_log_in_through_the_proxy() {
         "{attempts:?}"
     );
     proxy.stop();
+}
+
+#[test]
+fn large_packets_resets_and_disconnects_pass_through() {
+    let Some([_]) = require_or_skip([Tool::MariaDb]) else {
+        return;
+    };
+    let server = database(MariaDbOptions::new(pam_check_bin()));
+    server
+        .exec_sql_as_root("SET GLOBAL max_allowed_packet = 67108864")
+        .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let proxy = Proxy::start(home.path(), &strs(&target_args(&server)), TEST_SECRET_ACCESS_KEY);
+    let mut conn = proxy.conn("iam_app").unwrap();
+
+    // Packets over 16 MiB are split in both directions: a 20 MB statement up, a 20 MB value down.
+    let big = "x".repeat(20_000_000);
+    let length: Option<u64> = conn.query_first(format!("SELECT LENGTH('{big}')")).unwrap();
+    assert_eq!(length, Some(20_000_000));
+    let value: Option<Vec<u8>> = conn.query_first("SELECT REPEAT('y', 20000000)").unwrap();
+    assert_eq!(value.map(|v| v.len()), Some(20_000_000));
+
+    // COM_RESET_CONNECTION passes through: the session's variables are gone, the login stays.
+    conn.query_drop("SET @kept = 1").unwrap();
+    conn.reset().unwrap();
+    let kept: Option<Option<i64>> = conn.query_first("SELECT @kept").unwrap();
+    assert_eq!(kept, Some(None));
+    let user: Option<String> = conn.query_first("SELECT CURRENT_USER()").unwrap();
+    assert_eq!(user.as_deref(), Some("iam_app@%"));
+
+    // KILL CONNECTION from another session ends the client's session too.
+    let id = conn.connection_id();
+    let mut other = proxy.conn("iam_app").unwrap();
+    other.query_drop(format!("KILL CONNECTION {id}")).unwrap();
+    assert!(conn.query_drop("SELECT 1").is_err(), "the killed session is gone");
+
+    // A client that goes away ends its database session.
+    let gone = other.connection_id();
+    drop(other);
+    let still_there = || {
+        server
+            .exec_sql_as_root(&format!(
+                "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = {gone}"
+            ))
+            .unwrap()
+            .trim()
+            .to_owned()
+    };
+    let started = Instant::now();
+    while still_there() != "0" {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the DB session outlived its client"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    proxy.stop();
+}
+
+#[test]
+fn expired_credentials_and_an_expired_token_are_refused_with_their_cause() {
+    let Some([_, faketime]) = require_or_skip([Tool::MariaDb, Tool::Faketime]) else {
+        return;
+    };
+    let server = database(MariaDbOptions::new(pam_check_bin()));
+    let home = tempfile::tempdir().unwrap();
+    let args = target_args(&server);
+
+    // Credentials that expired: nothing is signed, the client hears why.
+    let process = home.path().join("expired-credentials");
+    std::fs::write(
+        &process,
+        format!(
+            "#!/bin/sh\necho '{{\"Version\": 1, \"AccessKeyId\": \"{TEST_ACCESS_KEY_ID}\", \"SecretAccessKey\": \
+             \"{TEST_SECRET_ACCESS_KEY}\", \"SessionToken\": \"t\", \"Expiration\": \"2020-01-01T00:00:00Z\"}}'\n"
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&process, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    let config = home.path().join("config");
+    std::fs::write(
+        &config,
+        format!("[profile old]\ncredential_process = {}\n", process.display()),
+    )
+    .unwrap();
+    let env = [("AWS_CONFIG_FILE", config.to_str().unwrap()), ("AWS_PROFILE", "old")];
+    let proxy = Proxy::start_with(home.path(), &strs(&args), &env);
+    let err = server_error(proxy.conn("iam_app"));
+    assert!(err.message.starts_with("rds-iam proxy: "), "{}", err.message);
+    assert!(
+        err.message.contains("expired at 2020-01-01T00:00:00Z"),
+        "{}",
+        err.message
+    );
+    let (_, stderr) = proxy.stop();
+    assert!(
+        stderr.contains("expired at 2020-01-01T00:00:00Z"),
+        "a clear log line: {stderr}"
+    );
+    assert!(server.attempts().is_empty(), "no token was sent");
+
+    // A clock 20 minutes slow signs tokens that are already expired: 1045, the clock among the causes.
+    let mut command = Command::new(&faketime);
+    command.args(["-f", "-20m"]).arg(rds_iam_bin());
+    let mut args = strs(&args);
+    args.extend(["--listen", "127.0.0.1:0"]);
+    let mut child = command
+        .arg("proxy")
+        .args(&args)
+        .env_clear()
+        .env("HOME", home.path())
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("AWS_ACCESS_KEY_ID", TEST_ACCESS_KEY_ID)
+        .env("AWS_SECRET_ACCESS_KEY", TEST_SECRET_ACCESS_KEY)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut ready = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut ready)
+        .unwrap();
+    let port: u16 = ready
+        .split_once("127.0.0.1:")
+        .and_then(|(_, rest)| rest.split(' ').next())
+        .and_then(|port| port.parse().ok())
+        .unwrap_or_else(|| panic!("{ready}"));
+    let opts = OptsBuilder::new()
+        .ip_or_hostname(Some("127.0.0.1"))
+        .tcp_port(port)
+        .user(Some("iam_app"))
+        .prefer_socket(false);
+    let err = server_error(Conn::new(opts));
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!((err.code, err.state.as_str()), (1045, "28000"));
+    assert!(err.message.contains("clock"), "{}", err.message);
+    let reasons: Vec<_> = server
+        .attempts()
+        .iter()
+        .filter_map(|a| a.outcome.reason().map(str::to_owned))
+        .collect();
+    assert!(
+        !reasons.is_empty() && reasons.iter().all(|r| r.contains("expired") || r.contains("skew")),
+        "{reasons:?}"
+    );
 }

@@ -21,7 +21,7 @@ const KEYS: [(&str, &str); 5] = [
 ];
 
 /// 200,000 rows of 1,000 bytes.
-const BIG_RESULT: &str = "SELECT REPEAT('x', 1000) FROM seq_1_to_200000";
+const BIG_RESULT: &str = "SELECT REPEAT('x', 1000) FROM sbtest.seq_1_to_200000";
 
 /// The proxy's rows of docs/benchmarks.md.
 pub(crate) fn proxy_benchmarks(ours: &Path) -> Result<Vec<String>> {
@@ -83,26 +83,49 @@ pub(crate) fn proxy_benchmarks(ours: &Path) -> Result<Vec<String>> {
     let big_proxied = median(3, || run(&mut proxied(&["--quick", "-e", BIG_RESULT])))?;
     let hwm_after = proxy.peak_rss_kib()?;
 
+    // sysbench 1.0's `--mysql-ssl=on` loads cacert.pem, client-cert.pem and client-key.pem from its working
+    // directory: the test CA, and the test leaf (issued for client authentication too) as the client's.
+    let workdir = target_dir().join("bench-sysbench");
+    std::fs::create_dir_all(&workdir).map_err(|e| e.to_string())?;
+    let pki = server.pki();
+    for (from, to) in [
+        (&pki.ca, "cacert.pem"),
+        (&pki.chain, "client-cert.pem"),
+        (&pki.key, "client-key.pem"),
+    ] {
+        std::fs::copy(from, workdir.join(to)).map_err(|e| format!("{}: {e}", from.display()))?;
+    }
     let sysbench = |port: &str, extra: &[&str], phase: &str| -> Result<String> {
-        output(
-            Command::new("sysbench")
-                .args([
-                    "oltp_read_only",
-                    "--db-driver=mysql",
-                    "--mysql-host=127.0.0.1",
-                    "--mysql-user=bench",
-                ])
-                .args([
-                    "--mysql-db=sbtest",
-                    "--tables=4",
-                    "--table-size=10000",
-                    "--threads=8",
-                    "--time=20",
-                ])
-                .arg(format!("--mysql-port={port}"))
-                .args(extra)
-                .arg(phase),
-        )
+        let out = Command::new("sysbench")
+            .args([
+                "oltp_read_only",
+                "--db-driver=mysql",
+                "--mysql-host=127.0.0.1",
+                "--mysql-user=bench",
+            ])
+            .args([
+                "--mysql-db=sbtest",
+                "--tables=4",
+                "--table-size=10000",
+                "--threads=8",
+                "--time=20",
+            ])
+            .arg(format!("--mysql-port={port}"))
+            .args(extra)
+            .arg(phase)
+            .current_dir(&workdir)
+            .output()
+            .map_err(|e| format!("sysbench: {e} (apt-get install sysbench)"))?;
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        if out.status.success() {
+            Ok(stdout)
+        } else {
+            // Not the command line: the direct run's password is a token.
+            Err(format!(
+                "sysbench {phase} on port {port} failed: {stdout}{}",
+                String::from_utf8_lossy(&out.stderr)
+            ))
+        }
     };
     let password = format!("--mysql-password={token}");
     sysbench(&proxy_port, &["--mysql-ssl=off"], "prepare")?;

@@ -64,7 +64,10 @@ impl TestPki {
             CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>()).expect("leaf names");
         leaf_params.distinguished_name = name(names.first().copied().unwrap_or("localhost"));
         leaf_params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
-        leaf_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        // Client authentication too: sysbench 1.0 with TLS always presents a client certificate (the benchmark's
+        // direct baseline gives it this one), and MariaDB refuses one that is not for client authentication.
+        leaf_params.extended_key_usages =
+            vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
         let leaf = leaf_params
             .signed_by(&leaf_key, &intermediate_issuer)
             .expect("sign leaf");
