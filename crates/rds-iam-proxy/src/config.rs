@@ -35,9 +35,16 @@ pub struct ProxyConfig {
     pub(crate) connect_timeout: Duration,
     pub(crate) allowed_users: Vec<String>,
     pub(crate) limiter: Arc<ConnectRateLimiter>,
+    /// Logins between the dial and the database's answer: a storm of clients opens at most this many database
+    /// connections at a time, each of which then waits for the rate's permit only briefly (a database drops a
+    /// connection that stays silent during its handshake, MariaDB after 10 s).
+    pub(crate) in_flight: Arc<tokio::sync::Semaphore>,
     /// The users that logged in (or may log in) through this proxy: whose tokens are kept signed ahead.
     pub(crate) users: Arc<Mutex<BTreeSet<String>>>,
 }
+
+/// Logins in flight at once, per configuration.
+const IN_FLIGHT_LOGINS: usize = 32;
 
 /// The most users whose tokens are kept signed ahead (others are signed when they log in).
 const REMEMBERED_USERS: usize = 64;
@@ -65,6 +72,7 @@ impl ProxyConfig {
             connect_timeout,
             allowed_users: Vec::new(),
             limiter: Arc::default(),
+            in_flight: Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT_LOGINS)),
             users: Arc::default(),
         })
     }
@@ -88,6 +96,7 @@ impl ProxyConfig {
             connect_timeout: Duration::from_secs(10),
             allowed_users: Vec::new(),
             limiter: Arc::default(),
+            in_flight: Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT_LOGINS)),
             users: Arc::default(),
         })
     }

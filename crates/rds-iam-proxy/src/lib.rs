@@ -22,6 +22,7 @@
 //! # Crate features
 //! None.
 
+mod buffer;
 mod change_user;
 mod config;
 mod embedded;

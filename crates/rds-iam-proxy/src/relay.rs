@@ -6,17 +6,16 @@
 //! ([`crate::change_user`]) — or, for a relayed password login, refuses it with an error and the session stays as
 //! it was. Compression is never negotiated through the proxy, so command bytes are always visible.
 //!
-//! Both directions are buffered (16 KiB each way, read and write) and flushed whenever nothing more is waiting to be read, so a result set
+//! Both directions are buffered (16 KiB each way, read and write; a read buffer exists only while it holds data) and flushed whenever nothing more is waiting to be read, so a result set
 //! of many small rows travels in large writes (and large TLS records), never a whole result at once: memory stays
 //! flat and the slower side holds the faster one back.
 
 use std::io;
 
-use tokio::io::{
-    AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, BufWriter,
-};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::sync::{Mutex, mpsc};
 
+use crate::buffer::LazyBufReader;
 use crate::change_user::ChangeUser;
 use crate::packet::{Header, LOGIN_PACKET_LIMIT, Packet, err_payload, read_header, write_packet};
 use crate::session::REFUSAL_PREFIX;
@@ -38,8 +37,8 @@ where
 {
     let (client_read, client_write) = tokio::io::split(client);
     let (db_read, db_write) = tokio::io::split(db);
-    let mut client_read = BufReader::with_capacity(BUFFER, client_read);
-    let mut db_read = BufReader::with_capacity(BUFFER, db_read);
+    let mut client_read = LazyBufReader::new(client_read, BUFFER);
+    let mut db_read = LazyBufReader::new(db_read, BUFFER);
     let mut db_write = BufWriter::with_capacity(BUFFER, db_write);
     let client_write = Mutex::new(BufWriter::with_capacity(BUFFER, client_write));
     let (intercept, mut intercepts) = mpsc::channel::<Interceptor>(1);

@@ -27,6 +27,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
+use crate::buffer::LazyBufReader;
 use crate::change_user::ChangeUser;
 use crate::config::{Login, ProxyConfig};
 use crate::packet::{LOGIN_PACKET_LIMIT, Packet, err_payload, parse_err, read_packet, write_packet};
@@ -170,10 +171,12 @@ where
             config.host, config.port, config.connect_timeout
         ))
     };
-    // Clients beyond the login rate wait here, before the database sees them.
-    if let Login::Iam(_) = config.login {
-        config.login_permit().await;
-    }
+    // A storm of clients waits here, before the database sees it: a few logins at a time, each at the rate's pace
+    // (the permit is taken right before the login itself, in `iam_login`).
+    let in_flight = match config.login {
+        Login::Iam(_) => config.in_flight.clone().acquire_owned().await.ok(),
+        Login::Relay => None,
+    };
     let (tcp, greeting) = match tokio::time::timeout(config.connect_timeout, dial(config)).await {
         Ok(Ok(dialed)) => dialed,
         Ok(Err(refusal)) => return refuse(&mut client, 0, refusal).await,
@@ -236,6 +239,7 @@ where
         }
         Login::Relay => relay_login(&mut client, &mut db, &response.payload, capabilities, wait).await,
     };
+    drop(in_flight);
     match outcome {
         Ok(Some(ok)) => write_packet(&mut client, 2, &ok).await?,
         Ok(None) => {}
@@ -257,6 +261,13 @@ where
     let (up, down) = crate::relay::relay(client, db, change_user).await?;
     Ok((user, up, down))
 }
+
+/// The database connection: TLS over a read-buffered TCP stream. rustls reads at most 4 KiB from its transport
+/// at a time; the buffer below it turns the four or more reads of each 16 KiB record into one system call.
+pub(crate) type DbStream = TlsStream<LazyBufReader<TcpStream>>;
+
+/// What the buffer under TLS holds: two full TLS records.
+const TLS_READ_BUFFER: usize = 32 * 1024;
 
 /// Sends the client an ERR packet with sequence id `seq`, then ends the session.
 async fn refuse<C, T>(client: &mut C, seq: u8, refusal: Refusal) -> Result<T, Ended>
@@ -318,7 +329,7 @@ async fn secure(
     greeting: &HandshakePacket<'static>,
     capabilities: CapabilityFlags,
     ext_capabilities: MariadbCapabilities,
-) -> Result<TlsStream<TcpStream>, Refusal> {
+) -> Result<DbStream, Refusal> {
     let mut request = Vec::new();
     SslRequest::new(capabilities, 16 * 1024 * 1024, greeting.default_collation())
         .with_mariadb_capabilities(ext_capabilities)
@@ -327,7 +338,7 @@ async fn secure(
         .await
         .map_err(|e| unreachable(config, e))?;
     TlsConnector::from(config.tls.clone())
-        .connect(config.server_name.clone(), tcp)
+        .connect(config.server_name.clone(), LazyBufReader::new(tcp, TLS_READ_BUFFER))
         .await
         .map_err(|e| {
             let err = match &config.login {
@@ -415,12 +426,12 @@ pub(crate) async fn sign(connector: &IamConnector, user: &str) -> Result<AuthTok
 async fn iam_login_with_retry(
     config: &ProxyConfig,
     connector: &IamConnector,
-    db: &mut TlsStream<TcpStream>,
+    db: &mut DbStream,
     hello: &ClientHello<'_>,
 ) -> Result<Option<Vec<u8>>, Ended> {
     let wait = config.connect_timeout;
     let token = sign(connector, hello.user).await.map_err(Ended::Refused)?;
-    let refusal = match iam_login(connector, db, hello, &token, wait).await {
+    let refusal = match iam_login(config, connector, db, hello, &token).await {
         Err(Ended::Refused(refusal)) if refusal.token_rejected => refusal,
         other => return other,
     };
@@ -436,7 +447,6 @@ async fn iam_login_with_retry(
         user = hello.user,
         "the database refused a cached token; retrying once with a fresh one"
     );
-    config.login_permit().await;
     let redial = async {
         let (tcp, greeting) = dial(config).await?;
         let capabilities = backend_capabilities(
@@ -457,19 +467,20 @@ async fn iam_login_with_retry(
         capabilities,
         ..*hello
     };
-    let ok = iam_login(connector, &mut second, &hello, &fresh, wait).await?;
+    let ok = iam_login(config, connector, &mut second, &hello, &fresh).await?;
     *db = second;
     Ok(ok)
 }
 
 /// An IAM login on the client's behalf with `token`. Returns the database's OK payload for the client.
 async fn iam_login(
+    config: &ProxyConfig,
     connector: &IamConnector,
-    db: &mut TlsStream<TcpStream>,
+    db: &mut DbStream,
     hello: &ClientHello<'_>,
     token: &AuthToken,
-    wait: Duration,
 ) -> Result<Option<Vec<u8>>, Ended> {
+    let wait = config.connect_timeout;
     let ClientHello {
         greeting,
         response: client,
@@ -503,6 +514,9 @@ async fn iam_login(
     if client_raw.len() >= 9 && payload.len() >= 9 {
         payload[4..9].copy_from_slice(&client_raw[4..9]);
     }
+    // The login starts here: kept below the rate RDS accepts.
+    config.login_permit().await;
+    tracing::debug!(user, "login started");
     write_packet(db, 2, &payload).await?;
 
     let mut token_sent = false;
@@ -586,7 +600,7 @@ pub(crate) fn switch_plugin(payload: &[u8]) -> &[u8] {
 /// (sequence id minus the `SSLRequest`), so the client receives the OK or ERR itself: returns `None`.
 async fn relay_login<C>(
     client: &mut C,
-    db: &mut TlsStream<TcpStream>,
+    db: &mut DbStream,
     client_raw: &[u8],
     capabilities: CapabilityFlags,
     wait: Duration,

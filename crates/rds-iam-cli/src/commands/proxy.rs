@@ -168,6 +168,7 @@ struct Resolved {
 pub(crate) fn run(args: ProxyArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let instances = resolve(args)?;
+    raise_open_files_limit();
     // Registered before the listeners open, so a signal during startup is handled too.
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]).context("installing signal handlers")?;
 
@@ -232,6 +233,24 @@ pub(crate) fn run(args: ProxyArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     tracing::info!(signal, "shutting down: closing every session");
     server.stop();
     Ok(ExitCode::from(128 + u8::try_from(signal).unwrap_or(0)))
+}
+
+/// Raises the soft limit on open files to the hard one, as servers do: each session holds two descriptors (client
+/// and database), and the usual soft limit of 1024 would refuse clients beyond about 500 sessions.
+fn raise_open_files_limit() {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.current == limit.maximum {
+        return;
+    }
+    let raised = Rlimit {
+        current: limit.maximum,
+        maximum: limit.maximum,
+    };
+    match setrlimit(Resource::Nofile, raised) {
+        Ok(()) => tracing::debug!(from = ?limit.current, to = ?limit.maximum, "raised the open files limit"),
+        Err(e) => tracing::warn!(?limit, "cannot raise the open files limit: {e}"),
+    }
 }
 
 /// Flags, variables and the config file → instances.
