@@ -142,7 +142,7 @@ pub(crate) fn proxy_benchmarks(ours: &Path) -> Result<Vec<String>> {
     }
     let (qps_direct, p95_direct) = medians(&direct_runs);
     let (qps_proxied, p95_proxied) = medians(&proxied_runs);
-    let crowd = crowd_benchmarks(&proxy, &proxied)?;
+    let crowd = crowd_benchmarks(&proxy, &proxied, &direct)?;
     proxy.stop();
     drop(server);
 
@@ -192,7 +192,11 @@ pub(crate) fn proxy_benchmarks(ours: &Path) -> Result<Vec<String>> {
 
 /// 1,000 idle sessions held open (the proxy's RSS, a new connection's latency meanwhile), then a storm of 2,000
 /// connects in 2 s (failures, and the most backend logins in any one second, from the proxy's log).
-fn crowd_benchmarks(proxy: &Proxy, proxied: &dyn Fn(&[&str]) -> Command) -> Result<Vec<String>> {
+fn crowd_benchmarks(
+    proxy: &Proxy,
+    proxied: &dyn Fn(&[&str]) -> Command,
+    direct: &dyn Fn(&[&str]) -> Command,
+) -> Result<Vec<String>> {
     let python = python_venv()?.join("bin/python");
     let script = root().join("xtask/bench_clients.py");
     let clients = |mode: &str, count: &str| {
@@ -204,6 +208,7 @@ fn crowd_benchmarks(proxy: &Proxy, proxied: &dyn Fn(&[&str]) -> Command) -> Resu
     };
     let rss_before = proxy.status_kib("VmRSS:")?;
     let latency_before = median(30, || run(&mut proxied(&["-e", "SELECT 1"])))?;
+    let direct_before = median(30, || run(&mut direct(&["-e", "SELECT 1"])))?;
     let mut idle = clients("idle", "1000")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -219,6 +224,8 @@ fn crowd_benchmarks(proxy: &Proxy, proxied: &dyn Fn(&[&str]) -> Command) -> Resu
     }
     let rss_idle = proxy.status_kib("VmRSS:")?;
     let latency_idle = median(30, || run(&mut proxied(&["-e", "SELECT 1"])))?;
+    // The database holds the thousand sessions too: its own login, for comparison.
+    let direct_idle = median(30, || run(&mut direct(&["-e", "SELECT 1"])))?;
     drop(idle.stdin.take());
     let _ = idle.wait();
 
@@ -234,9 +241,12 @@ fn crowd_benchmarks(proxy: &Proxy, proxied: &dyn Fn(&[&str]) -> Command) -> Resu
             rss_before as f64 / 1024.0
         ),
         format!(
-            "| new connection + `SELECT 1` meanwhile (median of 30) | {} (before: {}) | unchanged |",
+            "| new connection + `SELECT 1` meanwhile (median of 30) | {} (before: {}); direct TLS login: {} (before: \
+             {}) | unchanged |",
             fmt(latency_idle),
-            fmt(latency_before)
+            fmt(latency_before),
+            fmt(direct_idle),
+            fmt(direct_before)
         ),
         format!(
             "| 2,000 connects started within 2 s | {} ok, {} failed, all done in {} s | no failures |",
