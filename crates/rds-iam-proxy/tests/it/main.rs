@@ -313,3 +313,45 @@ except pymysql.err.OperationalError as e:
         attempts[0]
     );
 }
+
+#[test]
+fn a_refused_cached_token_is_retried_once_with_a_fresh_one() {
+    use std::sync::{Arc, Mutex};
+    let pki = TestPki::generate(&["localhost"]);
+    // The database refuses one token (as after the credentials that signed it were revoked); any other passes.
+    let revoked: Arc<Mutex<Option<String>>> = Arc::default();
+    let refused = revoked.clone();
+    let bed = bed_with(&pki, move |o| {
+        o.validator(move |attempt| refused.lock().unwrap().as_deref() != Some(attempt.password.as_str()))
+    });
+    let clock = Clock::manual(now());
+    let target = Target::new("localhost", bed.server.port(), "iam_app")
+        .unwrap()
+        .with_region("us-east-1");
+    let connector = IamConnector::new(target, Static, &bed.ca).with_clock(clock.clone());
+    let proxy = EmbeddedProxy::start(ProxyConfig::iam(connector).unwrap(), bed.dir.path()).unwrap();
+
+    let first = client(&proxy, "iam_app", None).unwrap();
+    drop(first);
+    let cached = bed.server.attempts()[0].password.clone();
+    *revoked.lock().unwrap() = Some(cached.clone());
+    // A minute later the cached token is still fresh, so the proxy tries it first.
+    clock.advance(Duration::from_secs(60));
+    let mut second = client(&proxy, "iam_app", None).unwrap();
+    assert_eq!(second.query_first::<u8, _>("SELECT 1").unwrap(), Some(1));
+
+    let attempts = bed.server.attempts();
+    assert_eq!(attempts.len(), 3, "{attempts:?}");
+    assert_eq!(attempts[1].password, cached, "the cached token first");
+    assert_ne!(attempts[2].password, cached, "then one freshly signed");
+    assert_eq!(attempts[2].outcome, Outcome::Accepted);
+    // And a token refused although fresh is not retried forever: one retry, then the refusal.
+    *revoked.lock().unwrap() = Some(attempts[2].password.clone());
+    let err = server_error(client(&proxy, "iam_app", None));
+    assert_eq!(err.code, 1045);
+    assert_eq!(
+        bed.server.attempts().len(),
+        4,
+        "no retry: a fresh token would be the same one"
+    );
+}
