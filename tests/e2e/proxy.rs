@@ -699,3 +699,105 @@ fn expired_credentials_and_an_expired_token_are_refused_with_their_cause() {
         "{reasons:?}"
     );
 }
+
+#[test]
+fn limits_graceful_shutdown_and_the_connection_test() {
+    let Some([_]) = require_or_skip([Tool::MariaDb]) else {
+        return;
+    };
+    use std::os::unix::process::ExitStatusExt;
+    let server = database(MariaDbOptions::new(pam_check_bin()));
+    let home = tempfile::tempdir().unwrap();
+    let mut args = strs(&target_args(&server));
+
+    // --max-connections 2: the third client hears 1040 Too many connections, as from a database at its limit.
+    let mut limited = args.clone();
+    limited.extend(["--max-connections", "2"]);
+    let proxy = Proxy::start(home.path(), &limited, TEST_SECRET_ACCESS_KEY);
+    let (first, second) = (proxy.conn("iam_app").unwrap(), proxy.conn("iam_app").unwrap());
+    let err = server_error(proxy.conn("iam_app"));
+    assert_eq!((err.code, err.state.as_str()), (1040, "08004"), "{}", err.message);
+    assert!(err.message.contains("Too many connections"), "{}", err.message);
+    drop(first);
+    std::thread::sleep(Duration::from_millis(300));
+    let third = proxy.conn("iam_app").unwrap();
+    drop((second, third));
+    let (_, stderr) = proxy.stop();
+    assert!(stderr.contains("too many connections"), "{stderr}");
+
+    // SIGTERM with --max-sigterm-delay: the listener closes at once, the query in flight finishes, then the proxy
+    // exits 0 (--exit-zero-on-sigterm) as soon as the session ends.
+    let mut graceful = args.clone();
+    graceful.extend(["--max-sigterm-delay", "20s", "--exit-zero-on-sigterm"]);
+    let proxy = Proxy::start(home.path(), &graceful, TEST_SECRET_ACCESS_KEY);
+    let mut busy = proxy.conn("iam_app").unwrap();
+    let running = std::thread::spawn(move || {
+        let slept = busy.query_first::<i64, _>("SELECT SLEEP(2)");
+        drop(busy);
+        slept
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let started = Instant::now();
+    Command::new("kill")
+        .args(["-TERM", &proxy.child.id().to_string()])
+        .status()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(proxy.conn("iam_app").is_err(), "new clients are refused while draining");
+    assert_eq!(
+        running.join().unwrap().unwrap(),
+        Some(0),
+        "the query in flight finished"
+    );
+    let (code, stderr) = proxy.stop();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "exited when the session ended"
+    );
+
+    // Without --exit-zero-on-sigterm: 143. A second SIGINT ends a draining proxy at once (130).
+    let proxy = Proxy::start(home.path(), &args, TEST_SECRET_ACCESS_KEY);
+    let (code, _) = proxy.stop();
+    assert_eq!(code, Some(143));
+    let mut patient = args.clone();
+    patient.extend(["--max-sigterm-delay", "60s"]);
+    let mut proxy = Proxy::start(home.path(), &patient, TEST_SECRET_ACCESS_KEY);
+    let open = proxy.conn("iam_app").unwrap();
+    let started = Instant::now();
+    for _ in 0..2 {
+        Command::new("kill")
+            .args(["-INT", &proxy.child.id().to_string()])
+            .status()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let status = proxy.child.wait().unwrap();
+    assert_eq!((status.code(), status.signal()), (Some(130), None));
+    assert!(started.elapsed() < Duration::from_secs(10));
+    drop(open);
+
+    // --run-connection-test: a login through the listener before the ready line; a failure is exit 1 with the cause.
+    args.extend(["--user", "iam_app", "--run-connection-test"]);
+    let proxy = Proxy::start(home.path(), &args, TEST_SECRET_ACCESS_KEY);
+    let (_, stderr) = proxy.stop();
+    assert!(stderr.contains("connection test passed"), "{stderr}");
+    let out = Command::new(rds_iam_bin())
+        .arg("proxy")
+        .args(&args)
+        .args(["--listen", "127.0.0.1:0"])
+        .env_clear()
+        .env("HOME", home.path())
+        .env("AWS_ACCESS_KEY_ID", TEST_ACCESS_KEY_ID)
+        .env("AWS_SECRET_ACCESS_KEY", "not-the-secret-key")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(!stdout.contains("ready"), "no ready line: {stdout}");
+    assert!(
+        stderr.contains("connection test") && stderr.contains("1045"),
+        "{stderr}"
+    );
+}

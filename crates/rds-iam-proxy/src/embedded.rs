@@ -9,6 +9,7 @@ use std::thread::JoinHandle;
 use tokio::sync::watch;
 
 use crate::ProxyConfig;
+use crate::server::{Gate, Phase};
 
 /// A proxy listening on a Unix socket in a new owner-only (0700) folder, served by a thread of its own with a
 /// single-threaded tokio runtime. Only processes of the same user can reach the folder, and the proxy also checks
@@ -30,7 +31,7 @@ use crate::ProxyConfig;
 /// ```
 pub struct EmbeddedProxy {
     socket: PathBuf,
-    shutdown: watch::Sender<bool>,
+    phase: watch::Sender<Phase>,
     thread: Option<JoinHandle<()>>,
     // Last: removed after the thread has stopped.
     _dir: tempfile::TempDir,
@@ -51,14 +52,17 @@ impl EmbeddedProxy {
         std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600))?;
         listener.set_nonblocking(true)?;
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        let (shutdown, stop) = watch::channel(false);
+        let (phase, watched) = watch::channel(Phase::Serving);
         let config = Arc::new(config);
         let thread = std::thread::Builder::new()
             .name("rds-iam-proxy".into())
-            .spawn(move || runtime.block_on(crate::server::accept_unix(listener, config, stop)))?;
+            .spawn(move || {
+                let gate = Arc::new(Gate::default());
+                runtime.block_on(crate::server::accept_unix(listener, config, gate, watched));
+            })?;
         Ok(EmbeddedProxy {
             socket,
-            shutdown,
+            phase,
             thread: Some(thread),
             _dir: dir,
         })
@@ -72,7 +76,7 @@ impl EmbeddedProxy {
 
 impl Drop for EmbeddedProxy {
     fn drop(&mut self) {
-        let _ = self.shutdown.send(true);
+        let _ = self.phase.send(Phase::Stopped);
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }

@@ -33,5 +33,5 @@ mod session;
 
 pub use config::{Login, ProxyConfig};
 pub use embedded::EmbeddedProxy;
-pub use server::{Instance, Listen, Listening, ProxyServer, StartError};
+pub use server::{Instance, Listen, Listening, ProxyServer, ServerOptions, StartError};
 pub use session::{REFUSAL_PREFIX, rejected_message};

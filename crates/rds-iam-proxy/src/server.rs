@@ -6,8 +6,9 @@ use std::io;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::watch;
@@ -111,6 +112,63 @@ pub enum StartError {
     Runtime(#[source] io::Error),
 }
 
+/// Settings of a whole [`ProxyServer`] (all its listeners together).
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct ServerOptions {
+    max_connections: Option<usize>,
+}
+
+impl ServerOptions {
+    /// At most `sessions` client sessions at once, over every listener; the next client gets MySQL error `1040 Too
+    /// many connections` (SQLSTATE 08004) in an ERR packet, as from a database at its limit. Default: no limit.
+    pub fn max_connections(mut self, sessions: usize) -> ServerOptions {
+        self.max_connections = Some(sessions);
+        self
+    }
+}
+
+/// The open sessions of a server (or an embedded proxy), and its limit.
+#[derive(Debug, Default)]
+pub(crate) struct Gate {
+    open: AtomicUsize,
+    max: Option<usize>,
+}
+
+impl Gate {
+    /// A place for one more session, unless the limit is reached.
+    fn enter(self: &Arc<Gate>) -> Option<SessionGuard> {
+        let max = self.max.unwrap_or(usize::MAX);
+        self.open
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| {
+                (open < max).then_some(open + 1)
+            })
+            .ok()
+            .map(|_| SessionGuard(self.clone()))
+    }
+
+    fn open(&self) -> usize {
+        self.open.load(Ordering::Acquire)
+    }
+}
+
+/// One open session; dropping it frees its place.
+struct SessionGuard(Arc<Gate>);
+
+impl Drop for SessionGuard {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Where a server is in its life: accepting, draining (listeners closed, sessions going on), stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Phase {
+    Serving,
+    Draining,
+    Stopped,
+}
+
 /// One listener that is up: where, and the database behind it.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -143,7 +201,8 @@ pub struct Listening {
 pub struct ProxyServer {
     listening: Vec<Listening>,
     sockets: Vec<PathBuf>,
-    shutdown: watch::Sender<bool>,
+    phase: watch::Sender<Phase>,
+    gate: Arc<Gate>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -156,6 +215,11 @@ impl ProxyServer {
     /// Opens every listener (all or none: an error closes those already open), then serves on a new thread. The
     /// listeners accept connections when this returns.
     pub fn start(instances: Vec<Instance>) -> Result<ProxyServer, StartError> {
+        ProxyServer::start_with(instances, ServerOptions::default())
+    }
+
+    /// [`ProxyServer::start`] with settings for the whole server.
+    pub fn start_with(instances: Vec<Instance>, options: ServerOptions) -> Result<ProxyServer, StartError> {
         let mut bound = Vec::new();
         let mut listening = Vec::new();
         let mut sockets = Vec::new();
@@ -181,17 +245,42 @@ impl ProxyServer {
             .thread_name("rds-iam-proxy")
             .build()
             .map_err(StartError::Runtime)?;
-        let (shutdown, stop) = watch::channel(false);
+        let (phase, watched) = watch::channel(Phase::Serving);
+        let gate = Arc::new(Gate {
+            open: AtomicUsize::new(0),
+            max: options.max_connections,
+        });
+        let serving = gate.clone();
         let thread = std::thread::Builder::new()
             .name("rds-iam-proxy-main".into())
-            .spawn(move || runtime.block_on(serve_all(bound, stop)))
+            .spawn(move || runtime.block_on(serve_all(bound, serving, watched)))
             .map_err(StartError::Runtime)?;
         Ok(ProxyServer {
             listening,
             sockets,
-            shutdown,
+            phase,
+            gate,
             thread: Some(thread),
         })
+    }
+
+    /// The client sessions open now, over every listener.
+    pub fn open_sessions(&self) -> usize {
+        self.gate.open()
+    }
+
+    /// A graceful stop: closes the listeners at once (new clients are refused), lets the open sessions go on for
+    /// up to `grace`, then closes those still open and removes the Unix sockets. Returns how many sessions were
+    /// cut off (0 when all ended within `grace`).
+    pub fn shutdown(self, grace: Duration) -> usize {
+        let _ = self.phase.send(Phase::Draining);
+        let started = Instant::now();
+        while self.gate.open() > 0 && started.elapsed() < grace {
+            std::thread::sleep(Duration::from_millis(20).min(grace.saturating_sub(started.elapsed())));
+        }
+        let cut_off = self.gate.open();
+        drop(self);
+        cut_off
     }
 
     /// The listeners, in the order of the instances.
@@ -207,7 +296,7 @@ impl ProxyServer {
 
 impl Drop for ProxyServer {
     fn drop(&mut self) {
-        let _ = self.shutdown.send(true);
+        let _ = self.phase.send(Phase::Stopped);
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -288,24 +377,49 @@ fn bind_unix(path: &Path) -> Result<std::os::unix::net::UnixListener, StartError
     Ok(listener)
 }
 
-async fn serve_all(bound: Vec<(Bound, Arc<ProxyConfig>)>, stop: watch::Receiver<bool>) {
+async fn serve_all(bound: Vec<(Bound, Arc<ProxyConfig>)>, gate: Arc<Gate>, phase: watch::Receiver<Phase>) {
     let mut tasks = tokio::task::JoinSet::new();
     for (listener, config) in bound {
         if config.connector().is_some() {
             tasks.spawn(refresh_tokens(config.clone()));
         }
-        let stop = stop.clone();
+        let (gate, phase) = (gate.clone(), phase.clone());
         match listener {
-            Bound::Tcp(listener) => tasks.spawn(accept_tcp(listener, config, stop)),
-            Bound::Unix(listener) => tasks.spawn(accept_unix(listener, config, stop)),
+            Bound::Tcp(listener) => tasks.spawn(accept_tcp(listener, config, gate, phase)),
+            Bound::Unix(listener) => tasks.spawn(accept_unix(listener, config, gate, phase)),
         };
     }
-    let mut stop = stop;
-    stopped(&mut stop).await;
+    let mut phase = phase;
+    reached(&mut phase, Phase::Stopped).await;
     // Returning drops the runtime, and with it every session.
 }
 
-async fn accept_tcp(listener: std::net::TcpListener, config: Arc<ProxyConfig>, mut stop: watch::Receiver<bool>) {
+/// Serves `stream` as a session if the gate has room, else tells the client there are too many connections.
+fn admit<S>(gate: &Arc<Gate>, config: &Arc<ProxyConfig>, stream: S, peer: String)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    match gate.enter() {
+        Some(place) => {
+            let config = config.clone();
+            tokio::spawn(async move {
+                crate::session::serve(config, stream, peer).await;
+                drop(place);
+            });
+        }
+        None => {
+            let limit = gate.max.unwrap_or_default();
+            tokio::spawn(crate::session::too_many(stream, peer, limit));
+        }
+    }
+}
+
+async fn accept_tcp(
+    listener: std::net::TcpListener,
+    config: Arc<ProxyConfig>,
+    gate: Arc<Gate>,
+    mut phase: watch::Receiver<Phase>,
+) {
     let listener = match TcpListener::from_std(listener) {
         Ok(listener) => listener,
         Err(e) => {
@@ -315,11 +429,11 @@ async fn accept_tcp(listener: std::net::TcpListener, config: Arc<ProxyConfig>, m
     };
     loop {
         tokio::select! {
-            () = stopped(&mut stop) => return,
+            () = reached(&mut phase, Phase::Draining) => return,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     let _ = stream.set_nodelay(true);
-                    tokio::spawn(crate::session::serve(config.clone(), stream, peer.to_string()));
+                    admit(&gate, &config, stream, peer.to_string());
                 }
                 Err(e) => accept_failed(e).await,
             },
@@ -327,11 +441,12 @@ async fn accept_tcp(listener: std::net::TcpListener, config: Arc<ProxyConfig>, m
     }
 }
 
-/// Accepts on a Unix socket until `stop`; peers of another user (root aside) are refused.
+/// Accepts on a Unix socket until the server drains; peers of another user (root aside) are refused.
 pub(crate) async fn accept_unix(
     listener: std::os::unix::net::UnixListener,
     config: Arc<ProxyConfig>,
-    mut stop: watch::Receiver<bool>,
+    gate: Arc<Gate>,
+    mut phase: watch::Receiver<Phase>,
 ) {
     let listener = match UnixListener::from_std(listener) {
         Ok(listener) => listener,
@@ -343,7 +458,7 @@ pub(crate) async fn accept_unix(
     let uid = rustix::process::getuid().as_raw();
     loop {
         tokio::select! {
-            () = stopped(&mut stop) => return,
+            () = reached(&mut phase, Phase::Draining) => return,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
                     let peer_uid = stream.peer_cred().map(|cred| cred.uid()).ok();
@@ -352,7 +467,7 @@ pub(crate) async fn accept_unix(
                         continue;
                     }
                     let peer = format!("unix:uid={}", peer_uid.unwrap_or(uid));
-                    tokio::spawn(crate::session::serve(config.clone(), stream, peer));
+                    admit(&gate, &config, stream, peer);
                 }
                 Err(e) => accept_failed(e).await,
             },
@@ -360,9 +475,9 @@ pub(crate) async fn accept_unix(
     }
 }
 
-/// Until `stop` says so (or its sender is gone).
-async fn stopped(stop: &mut watch::Receiver<bool>) {
-    let _ = stop.wait_for(|stopped| *stopped).await;
+/// Until the server reaches `phase` (or its handle is gone).
+pub(crate) async fn reached(watched: &mut watch::Receiver<Phase>, phase: Phase) {
+    let _ = watched.wait_for(|now| *now >= phase).await;
 }
 
 /// A failed accept (out of file descriptors, mostly): logged, and a short pause so the loop does not spin.

@@ -10,11 +10,12 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use clap::Args;
 use rds_iam_mysql::ConnectRateLimiter;
-use rds_iam_proxy::{Instance, Listen, ProxyConfig, ProxyServer, StartError};
+use rds_iam_proxy::{Instance, Listen, Listening, ProxyConfig, ProxyServer, ServerOptions, StartError};
 use serde::Deserialize;
 
 use crate::context::Context;
@@ -75,6 +76,43 @@ pub(crate) struct ProxyArgs {
     /// TOML file with the settings of one or more instances (see below).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+
+    /// At most N client sessions at once, over every listener; the next client gets `ERROR 1040 (08004): Too many
+    /// connections`. Default: 0, no limit.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    max_connections: usize,
+
+    /// On SIGTERM or SIGINT, close the listeners at once and let open sessions go on for up to this long (e.g.
+    /// 30s, 2m) before closing them. A second SIGINT exits at once. Default: 0s.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "0s")]
+    max_sigterm_delay: Duration,
+
+    /// Exit with 0 after SIGTERM (default: 143), e.g. for a Kubernetes Job's sidecar.
+    #[arg(long)]
+    exit_zero_on_sigterm: bool,
+
+    /// Log in once through every listener at start (as its first --user) and exit 1 with the cause if any login
+    /// fails, so that a deployment fails at once rather than at the first client.
+    #[arg(long)]
+    run_connection_test: bool,
+}
+
+/// `30s`, `2m`, `1h`, `500ms`, or a number of seconds.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration: give a number and a unit, e.g. 30s, 2m, 500ms"))?;
+    let duration = match unit {
+        "" | "s" => Duration::from_secs(number),
+        "ms" => Duration::from_millis(number),
+        "m" => Duration::from_secs(number.saturating_mul(60)),
+        "h" => Duration::from_secs(number.saturating_mul(3600)),
+        other => return Err(format!("unknown unit {other:?} in {text:?}: use ms, s, m or h")),
+    };
+    Ok(duration)
 }
 
 /// Gives every `proxy` flag an `RDS_IAM_PROXY_<FLAG>` variable (flags that have a variable of their own keep
@@ -164,9 +202,26 @@ struct Resolved {
     max_login_rate: f64,
 }
 
-/// Runs the proxy until SIGINT or SIGTERM; exits 128 + the signal's number then.
+/// What the main thread waits for once the proxy runs.
+enum Event {
+    Signal(i32),
+    /// The graceful stop is over; how many sessions it had to cut off.
+    Stopped(usize),
+}
+
+/// Runs the proxy until SIGINT or SIGTERM, then stops gracefully (--max-sigterm-delay); exits 128 + the signal's
+/// number then (0 after SIGTERM with --exit-zero-on-sigterm).
 pub(crate) fn run(args: ProxyArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut options = ServerOptions::default();
+    if args.max_connections > 0 {
+        options = options.max_connections(args.max_connections);
+    }
+    let (delay, exit_zero, connection_test) = (
+        args.max_sigterm_delay,
+        args.exit_zero_on_sigterm,
+        args.run_connection_test,
+    );
     let instances = resolve(args)?;
     raise_open_files_limit();
     // Registered before the listeners open, so a signal during startup is handled too.
@@ -212,7 +267,13 @@ pub(crate) fn run(args: ProxyArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         served.push((instance, resolved.users));
     }
     let users: Vec<Vec<String>> = served.iter().map(|(_, users)| users.clone()).collect();
-    let server = ProxyServer::start(served.into_iter().map(|(instance, _)| instance).collect()).map_err(start_error)?;
+    let server = ProxyServer::start_with(served.into_iter().map(|(instance, _)| instance).collect(), options)
+        .map_err(start_error)?;
+    if connection_test {
+        for (up, users) in server.listening().iter().zip(&users) {
+            test_connection(up, users)?;
+        }
+    }
 
     let ready: Vec<String> = server
         .listening()
@@ -229,10 +290,77 @@ pub(crate) fn run(args: ProxyArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         .collect();
     outln!("rds-iam proxy ready: {}", ready.join("; "));
 
-    let signal = signals.forever().next().unwrap_or(SIGTERM);
-    tracing::info!(signal, "shutting down: closing every session");
-    server.stop();
+    let (events, next) = std::sync::mpsc::channel();
+    let signal_events = events.clone();
+    std::thread::spawn(move || {
+        for signal in signals.forever() {
+            if signal_events.send(Event::Signal(signal)).is_err() {
+                return;
+            }
+        }
+    });
+    let Ok(Event::Signal(signal)) = next.recv() else {
+        return Ok(ExitCode::FAILURE);
+    };
+    tracing::info!(
+        signal,
+        open_sessions = server.open_sessions(),
+        "shutting down: the listeners are closed; open sessions may go on for up to {delay:?}"
+    );
+    std::thread::spawn(move || {
+        let _ = events.send(Event::Stopped(server.shutdown(delay)));
+    });
+    loop {
+        match next.recv() {
+            Ok(Event::Stopped(cut_off)) => {
+                if cut_off > 0 {
+                    tracing::warn!(cut_off, "closed sessions still open after {delay:?}");
+                }
+                break;
+            }
+            Ok(Event::Signal(SIGINT)) => {
+                tracing::warn!("a second SIGINT: exiting at once");
+                return Ok(ExitCode::from(128 + 2));
+            }
+            Ok(Event::Signal(_)) => {}
+            Err(_) => break,
+        }
+    }
+    if signal == SIGTERM && exit_zero {
+        return Ok(ExitCode::SUCCESS);
+    }
     Ok(ExitCode::from(128 + u8::try_from(signal).unwrap_or(0)))
+}
+
+/// Logs in once through `up` as the first of `users`, and runs `SELECT 1`.
+fn test_connection(up: &Listening, users: &[String]) -> anyhow::Result<()> {
+    let Some(user) = users.first() else {
+        bail!(
+            "--run-connection-test logs in as each listener's first --user; {} has none",
+            up.listen
+        );
+    };
+    let opts = mysql::OptsBuilder::new().user(Some(user.as_str()));
+    let opts = match &up.listen {
+        Listen::Tcp(addr) => opts
+            .ip_or_hostname(Some(addr.ip().to_string()))
+            .tcp_port(addr.port())
+            .prefer_socket(false),
+        Listen::Unix(path) => opts
+            .socket(Some(path.to_string_lossy().into_owned()))
+            .prefer_socket(true),
+        _ => bail!("--run-connection-test cannot reach {}", up.listen),
+    };
+    let tested =
+        mysql::Conn::new(opts).and_then(|mut conn| mysql::prelude::Queryable::query_drop(&mut conn, "SELECT 1"));
+    tested.with_context(|| {
+        format!(
+            "connection test: logging in as '{user}' through {} to {}:{} failed",
+            up.listen, up.target.0, up.target.1
+        )
+    })?;
+    tracing::info!(listen = %up.listen, user, "connection test passed");
+    Ok(())
 }
 
 /// Raises the soft limit on open files to the hard one, as servers do: each session holds two descriptors (client
@@ -467,6 +595,17 @@ mod tests {
         assert!(format!("{typo:#}").contains("lisen"), "{typo:#}");
         let typo = parse_config("regoin = \"x\"\n").unwrap_err();
         assert!(format!("{typo:#}").contains("regoin"), "{typo:#}");
+    }
+
+    #[test]
+    fn durations_take_a_unit() {
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("15"), Ok(Duration::from_secs(15)));
+        assert!(parse_duration("1d").unwrap_err().contains("unknown unit"));
+        assert!(parse_duration("soon").is_err());
     }
 
     #[test]
