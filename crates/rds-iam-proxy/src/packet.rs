@@ -108,6 +108,14 @@ pub(crate) fn err_payload(code: u16, state: &[u8; 5], message: &str) -> Vec<u8> 
     buf
 }
 
+/// The payload of an ERR packet sent in place of the greeting: before the handshake a client does not know the
+/// protocol version yet, so there is no SQLSTATE (clients show `HY000`), as from a database at its connection limit.
+pub(crate) fn greeting_err_payload(code: u16, message: &str) -> Vec<u8> {
+    let mut buf = Vec::new();
+    ErrPacket::Error(ServerError::new(code, None, message.as_bytes())).serialize(&mut buf);
+    buf
+}
+
 /// Reads an ERR payload: code, SQLSTATE and message, lossy.
 pub(crate) fn parse_err(payload: &[u8]) -> Option<(u16, String, String)> {
     use mysql_common::constants::CapabilityFlags;

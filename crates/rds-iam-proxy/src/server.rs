@@ -121,7 +121,8 @@ pub struct ServerOptions {
 
 impl ServerOptions {
     /// At most `sessions` client sessions at once, over every listener; the next client gets MySQL error `1040 Too
-    /// many connections` (SQLSTATE 08004) in an ERR packet, as from a database at its limit. Default: no limit.
+    /// many connections` in an ERR packet in place of the greeting, as from a database at its limit. Default: no
+    /// limit.
     pub fn max_connections(mut self, sessions: usize) -> ServerOptions {
         self.max_connections = Some(sessions);
         self

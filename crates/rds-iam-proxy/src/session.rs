@@ -270,18 +270,14 @@ pub(crate) type DbStream = TlsStream<LazyBufReader<TcpStream>>;
 const TLS_READ_BUFFER: usize = 32 * 1024;
 
 /// The answer to a client beyond the server's limit: an ERR packet in place of the greeting, as a database at its
-/// own limit sends (`1040 Too many connections`, SQLSTATE 08004).
+/// own limit sends (`1040 Too many connections`; no SQLSTATE before the handshake, so clients show `HY000`).
 pub(crate) async fn too_many<C>(mut client: C, peer: String, limit: usize)
 where
     C: AsyncWrite + Unpin,
 {
-    let refusal = Refusal::own(
-        1040,
-        *b"08004",
-        &format!("Too many connections (the proxy serves at most {limit} sessions at once)"),
-    );
+    let message = format!("{REFUSAL_PREFIX}Too many connections (the proxy serves at most {limit} sessions at once)");
     tracing::warn!(peer, limit, "refused: too many connections");
-    let _ = write_packet(&mut client, 0, &refusal.payload()).await;
+    let _ = write_packet(&mut client, 0, &crate::packet::greeting_err_payload(1040, &message)).await;
 }
 
 /// Sends the client an ERR packet with sequence id `seq`, then ends the session.

@@ -77,7 +77,7 @@ pub(crate) struct ProxyArgs {
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
 
-    /// At most N client sessions at once, over every listener; the next client gets `ERROR 1040 (08004): Too many
+    /// At most N client sessions at once, over every listener; the next client gets `ERROR 1040 (HY000): … Too many
     /// connections`. Default: 0, no limit.
     #[arg(long, value_name = "N", default_value_t = 0)]
     max_connections: usize,
