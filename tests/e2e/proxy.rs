@@ -802,3 +802,65 @@ fn limits_graceful_shutdown_and_the_connection_test() {
         "{stderr}"
     );
 }
+
+/// One HTTP/1.1 request to `addr`; the status code and the body.
+fn http(addr: &str, method: &str, path: &str) -> (u16, String) {
+    use std::io::Write;
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(stream, "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("no status: {response}"));
+    let body = response.split_once("\r\n\r\n").map(|(_, body)| body.trim().to_owned()).unwrap_or_default();
+    (status, body)
+}
+
+#[test]
+fn health_endpoints_follow_the_proxy_from_start_to_shutdown() {
+    let Some([_]) = require_or_skip([Tool::MariaDb]) else {
+        return;
+    };
+    let server = database(MariaDbOptions::new(pam_check_bin()));
+    let home = tempfile::tempdir().unwrap();
+    let target = target_args(&server);
+    let mut args = strs(&target);
+    args.extend(["--user", "iam_app", "--max-connections", "1", "--max-sigterm-delay", "20s"]);
+    args.extend(["--http-listen", "127.0.0.1:0", "--quitquitquit", "--exit-zero-on-sigterm"]);
+    let mut proxy = Proxy::start(home.path(), &args, TEST_SECRET_ACCESS_KEY);
+    let health = proxy
+        .ready
+        .split_once("health: http://")
+        .and_then(|(_, rest)| rest.split('/').next())
+        .unwrap_or_else(|| panic!("no health address: {}", proxy.ready))
+        .to_owned();
+
+    // Started once the --user token is signed (at once with static keys; allow a moment).
+    let started = Instant::now();
+    while http(&health, "GET", "/startup").0 != 200 {
+        assert!(started.elapsed() < Duration::from_secs(10), "{:?}", http(&health, "GET", "/startup"));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(http(&health, "GET", "/liveness"), (200, "ok".to_owned()));
+    assert_eq!(http(&health, "GET", "/readiness"), (200, "ok".to_owned()));
+    assert_eq!(http(&health, "GET", "/nowhere").0, 404);
+    assert_eq!(http(&health, "POST", "/readiness").0, 405);
+
+    // At --max-connections: not ready, and says why.
+    let conn = proxy.conn("iam_app").unwrap();
+    let (status, why) = http(&health, "GET", "/readiness");
+    assert_eq!(status, 503);
+    assert!(why.contains("1 of 1 sessions open"), "{why}");
+
+    // POST /quitquitquit begins the graceful shutdown: liveness and readiness turn 503, the session may finish.
+    assert_eq!(http(&health, "POST", "/quitquitquit").0, 200);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(http(&health, "GET", "/liveness"), (503, "shutting down".to_owned()));
+    assert_eq!(http(&health, "GET", "/readiness").0, 503);
+    drop(conn);
+    let status = proxy.child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "--exit-zero-on-sigterm after /quitquitquit");
+}

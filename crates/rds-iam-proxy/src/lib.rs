@@ -26,6 +26,7 @@ mod buffer;
 mod change_user;
 mod config;
 mod embedded;
+mod health;
 mod packet;
 mod relay;
 mod server;

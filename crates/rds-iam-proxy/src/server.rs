@@ -112,14 +112,44 @@ pub enum StartError {
     Runtime(#[source] io::Error),
 }
 
+/// What `POST /quitquitquit` calls.
+pub(crate) type QuitHandler = Arc<dyn Fn() + Send + Sync>;
+
 /// Settings of a whole [`ProxyServer`] (all its listeners together).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct ServerOptions {
     max_connections: Option<usize>,
+    health: Option<SocketAddr>,
+    quit: Option<QuitHandler>,
+}
+
+impl fmt::Debug for ServerOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerOptions")
+            .field("max_connections", &self.max_connections)
+            .field("health", &self.health)
+            .field("quitquitquit", &self.quit.is_some())
+            .finish()
+    }
 }
 
 impl ServerOptions {
+    /// Serve HTTP health endpoints on `addr`: `GET /startup` (200 once every listener is up and the first tokens
+    /// of the allowed users are signed, else 503), `GET /liveness` (200 until shutdown begins), `GET /readiness`
+    /// (200 when started, not shutting down and below [`ServerOptions::max_connections`]; else 503 and why).
+    pub fn health_endpoints(mut self, addr: SocketAddr) -> ServerOptions {
+        self.health = Some(addr);
+        self
+    }
+
+    /// Also serve `POST /quitquitquit` on the health endpoints, calling `quit` (which should begin a graceful
+    /// shutdown: [`ProxyServer::shutdown`]).
+    pub fn on_quitquitquit(mut self, quit: impl Fn() + Send + Sync + 'static) -> ServerOptions {
+        self.quit = Some(Arc::new(quit));
+        self
+    }
+
     /// At most `sessions` client sessions at once, over every listener; the next client gets MySQL error `1040 Too
     /// many connections` in an ERR packet in place of the greeting, as from a database at its limit. Default: no
     /// limit.
@@ -148,8 +178,12 @@ impl Gate {
             .map(|_| SessionGuard(self.clone()))
     }
 
-    fn open(&self) -> usize {
+    pub(crate) fn open(&self) -> usize {
         self.open.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn limit(&self) -> Option<usize> {
+        self.max
     }
 }
 
@@ -201,6 +235,7 @@ pub struct Listening {
 /// ```
 pub struct ProxyServer {
     listening: Vec<Listening>,
+    health: Option<SocketAddr>,
     sockets: Vec<PathBuf>,
     phase: watch::Sender<Phase>,
     gate: Arc<Gate>,
@@ -246,23 +281,61 @@ impl ProxyServer {
             .thread_name("rds-iam-proxy")
             .build()
             .map_err(StartError::Runtime)?;
+        let health_listener = match options.health {
+            Some(addr) => {
+                let listen_error = |source| StartError::Listen {
+                    listen: Listen::Tcp(addr),
+                    source,
+                };
+                let listener = std::net::TcpListener::bind(addr).map_err(listen_error);
+                let listener = listener.and_then(|l| l.set_nonblocking(true).map(|()| l).map_err(listen_error));
+                match listener {
+                    Ok(listener) => Some(listener),
+                    Err(err) => {
+                        remove_sockets(&sockets);
+                        return Err(err);
+                    }
+                }
+            }
+            None => None,
+        };
+        let health = health_listener.as_ref().and_then(|l| l.local_addr().ok());
         let (phase, watched) = watch::channel(Phase::Serving);
         let gate = Arc::new(Gate {
             open: AtomicUsize::new(0),
             max: options.max_connections,
         });
-        let serving = gate.clone();
+        // Instances with users to sign for ahead: started once each has signed its first tokens.
+        let pending_tokens = Arc::new(AtomicUsize::new(
+            bound
+                .iter()
+                .filter(|(_, config)| config.connector().is_some() && !config.remembered_users().is_empty())
+                .count(),
+        ));
+        let serving = Serving {
+            gate: gate.clone(),
+            phase: watched,
+            pending_tokens,
+            health: health_listener.map(|listener| (listener, options.quit)),
+        };
         let thread = std::thread::Builder::new()
             .name("rds-iam-proxy-main".into())
-            .spawn(move || runtime.block_on(serve_all(bound, serving, watched)))
+            .spawn(move || runtime.block_on(serve_all(bound, serving)))
             .map_err(StartError::Runtime)?;
         Ok(ProxyServer {
             listening,
+            health,
             sockets,
             phase,
             gate,
             thread: Some(thread),
         })
+    }
+
+    /// Where the health endpoints listen ([`ServerOptions::health_endpoints`]; the port chosen by the system when 0
+    /// was asked for).
+    pub fn health_addr(&self) -> Option<SocketAddr> {
+        self.health
     }
 
     /// The client sessions open now, over every listener.
@@ -378,11 +451,34 @@ fn bind_unix(path: &Path) -> Result<std::os::unix::net::UnixListener, StartError
     Ok(listener)
 }
 
-async fn serve_all(bound: Vec<(Bound, Arc<ProxyConfig>)>, gate: Arc<Gate>, phase: watch::Receiver<Phase>) {
+/// What the server's tasks share.
+struct Serving {
+    gate: Arc<Gate>,
+    phase: watch::Receiver<Phase>,
+    pending_tokens: Arc<AtomicUsize>,
+    health: Option<(std::net::TcpListener, Option<QuitHandler>)>,
+}
+
+async fn serve_all(bound: Vec<(Bound, Arc<ProxyConfig>)>, serving: Serving) {
+    let Serving {
+        gate,
+        phase,
+        pending_tokens,
+        health,
+    } = serving;
     let mut tasks = tokio::task::JoinSet::new();
+    if let Some((listener, quit)) = health {
+        let health = Arc::new(crate::health::Health {
+            gate: gate.clone(),
+            phase: phase.clone(),
+            pending_tokens: pending_tokens.clone(),
+            quit,
+        });
+        tasks.spawn(crate::health::serve(listener, health));
+    }
     for (listener, config) in bound {
         if config.connector().is_some() {
-            tasks.spawn(refresh_tokens(config.clone()));
+            tasks.spawn(refresh_tokens(config.clone(), pending_tokens.clone()));
         }
         let (gate, phase) = (gate.clone(), phase.clone());
         match listener {
@@ -487,18 +583,31 @@ async fn accept_failed(err: io::Error) {
     tokio::time::sleep(Duration::from_millis(50)).await;
 }
 
-/// Keeps the tokens of the users seen (and the allowed users, from the start) signed ahead of expiry.
-async fn refresh_tokens(config: Arc<ProxyConfig>) {
+/// Keeps the tokens of the users seen (and the allowed users, from the start) signed ahead of expiry. After the
+/// first round in which every token was signed, `pending` (the instances not started yet) counts one less.
+async fn refresh_tokens(config: Arc<ProxyConfig>, pending: Arc<AtomicUsize>) {
+    let mut started = config.remembered_users().is_empty();
     loop {
+        let mut all_signed = true;
         for user in config.remembered_users() {
             let Some(connector) = config.connector() else { return };
             let connector = connector.clone();
             let signed = tokio::task::spawn_blocking(move || connector.token_for_user(&user).map(|_| user)).await;
             match signed {
                 Ok(Ok(user)) => tracing::trace!(user, "token ready"),
-                Ok(Err(e)) => tracing::warn!("rds-iam proxy: cannot sign a token ahead: {e}"),
-                Err(e) => tracing::warn!("rds-iam proxy: token refresh failed: {e}"),
+                Ok(Err(e)) => {
+                    all_signed = false;
+                    tracing::warn!("rds-iam proxy: cannot sign a token ahead: {e}");
+                }
+                Err(e) => {
+                    all_signed = false;
+                    tracing::warn!("rds-iam proxy: token refresh failed: {e}");
+                }
             }
+        }
+        if !started && all_signed {
+            started = true;
+            pending.fetch_sub(1, Ordering::AcqRel);
         }
         tokio::time::sleep(REFRESH_EVERY).await;
     }

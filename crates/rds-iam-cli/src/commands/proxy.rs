@@ -95,6 +95,16 @@ pub(crate) struct ProxyArgs {
     /// fails, so that a deployment fails at once rather than at the first client.
     #[arg(long)]
     run_connection_test: bool,
+
+    /// Serve HTTP health endpoints here: GET /startup (200 once listening and the --user tokens are signed),
+    /// /liveness (200 until shutdown begins), /readiness (200 when started, not shutting down and below
+    /// --max-connections; else 503 and why).
+    #[arg(long, value_name = "ADDRESS:PORT")]
+    http_listen: Option<SocketAddr>,
+
+    /// Also serve POST /quitquitquit on --http-listen: begins the same graceful shutdown as SIGTERM.
+    #[arg(long, requires = "http_listen")]
+    quitquitquit: bool,
 }
 
 /// `30s`, `2m`, `1h`, `500ms`, or a number of seconds.
@@ -222,6 +232,18 @@ pub(crate) fn run(args: ProxyArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         args.exit_zero_on_sigterm,
         args.run_connection_test,
     );
+    let (events, next) = std::sync::mpsc::channel();
+    if let Some(addr) = args.http_listen {
+        options = options.health_endpoints(addr);
+        if args.quitquitquit {
+            let quit = std::sync::Mutex::new(events.clone());
+            options = options.on_quitquitquit(move || {
+                if let Ok(events) = quit.lock() {
+                    let _ = events.send(Event::Signal(signal_hook::consts::SIGTERM));
+                }
+            });
+        }
+    }
     let instances = resolve(args)?;
     raise_open_files_limit();
     // Registered before the listeners open, so a signal during startup is handled too.
@@ -288,9 +310,12 @@ pub(crate) fn run(args: ProxyArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
             format!("{} → {}:{} ({who})", up.listen, up.target.0, up.target.1)
         })
         .collect();
-    outln!("rds-iam proxy ready: {}", ready.join("; "));
+    let health = server
+        .health_addr()
+        .map(|addr| format!("; health: http://{addr}/readiness"))
+        .unwrap_or_default();
+    outln!("rds-iam proxy ready: {}{health}", ready.join("; "));
 
-    let (events, next) = std::sync::mpsc::channel();
     let signal_events = events.clone();
     std::thread::spawn(move || {
         for signal in signals.forever() {
