@@ -807,7 +807,11 @@ fn limits_graceful_shutdown_and_the_connection_test() {
 fn http(addr: &str, method: &str, path: &str) -> (u16, String) {
     use std::io::Write;
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    write!(stream, "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     let status = response
@@ -815,7 +819,10 @@ fn http(addr: &str, method: &str, path: &str) -> (u16, String) {
         .nth(1)
         .and_then(|code| code.parse().ok())
         .unwrap_or_else(|| panic!("no status: {response}"));
-    let body = response.split_once("\r\n\r\n").map(|(_, body)| body.trim().to_owned()).unwrap_or_default();
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.trim().to_owned())
+        .unwrap_or_default();
     (status, body)
 }
 
@@ -828,8 +835,20 @@ fn health_endpoints_follow_the_proxy_from_start_to_shutdown() {
     let home = tempfile::tempdir().unwrap();
     let target = target_args(&server);
     let mut args = strs(&target);
-    args.extend(["--user", "iam_app", "--max-connections", "1", "--max-sigterm-delay", "20s"]);
-    args.extend(["--http-listen", "127.0.0.1:0", "--quitquitquit", "--exit-zero-on-sigterm"]);
+    args.extend([
+        "--user",
+        "iam_app",
+        "--max-connections",
+        "1",
+        "--max-sigterm-delay",
+        "20s",
+    ]);
+    args.extend([
+        "--http-listen",
+        "127.0.0.1:0",
+        "--quitquitquit",
+        "--exit-zero-on-sigterm",
+    ]);
     let mut proxy = Proxy::start(home.path(), &args, TEST_SECRET_ACCESS_KEY);
     let health = proxy
         .ready
@@ -841,7 +860,11 @@ fn health_endpoints_follow_the_proxy_from_start_to_shutdown() {
     // Started once the --user token is signed (at once with static keys; allow a moment).
     let started = Instant::now();
     while http(&health, "GET", "/startup").0 != 200 {
-        assert!(started.elapsed() < Duration::from_secs(10), "{:?}", http(&health, "GET", "/startup"));
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            http(&health, "GET", "/startup")
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     assert_eq!(http(&health, "GET", "/liveness"), (200, "ok".to_owned()));

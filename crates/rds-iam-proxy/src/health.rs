@@ -79,9 +79,7 @@ fn answer(health: &Health, method: &Method, path: &str) -> Response<Full<Bytes>>
                 "not enabled (rds-iam proxy --quitquitquit)".to_owned(),
             ),
         },
-        (_, "/startup" | "/liveness" | "/readiness") => {
-            (StatusCode::METHOD_NOT_ALLOWED, "use GET".to_owned())
-        }
+        (_, "/startup" | "/liveness" | "/readiness") => (StatusCode::METHOD_NOT_ALLOWED, "use GET".to_owned()),
         (_, "/quitquitquit") => (StatusCode::METHOD_NOT_ALLOWED, "use POST".to_owned()),
         _ => (
             StatusCode::NOT_FOUND,
