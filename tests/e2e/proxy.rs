@@ -887,3 +887,52 @@ fn health_endpoints_follow_the_proxy_from_start_to_shutdown() {
     let status = proxy.child.wait().unwrap();
     assert_eq!(status.code(), Some(0), "--exit-zero-on-sigterm after /quitquitquit");
 }
+
+#[test]
+fn structured_quiet_and_lazy_logs() {
+    let Some([_]) = require_or_skip([Tool::MariaDb]) else {
+        return;
+    };
+    let server = database(MariaDbOptions::new(pam_check_bin()));
+    let home = tempfile::tempdir().unwrap();
+    let target = target_args(&server);
+    let args = strs(&target);
+
+    // --structured-logs: one JSON object per line, with the session's facts; never a token.
+    let mut structured = args.clone();
+    structured.extend(["--structured-logs", "--lazy-refresh"]);
+    let proxy = Proxy::start(home.path(), &structured, TEST_SECRET_ACCESS_KEY);
+    let mut conn = proxy.conn("iam_app").unwrap();
+    assert_eq!(conn.query_first::<u8, _>("SELECT 1").unwrap(), Some(1));
+    drop(conn);
+    std::thread::sleep(Duration::from_millis(200));
+    let (_, stderr) = proxy.stop();
+    let events: Vec<serde_json::Value> = stderr
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
+        .collect();
+    let logged_in = events
+        .iter()
+        .find(|e| e["message"] == "logged in")
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert_eq!(logged_in["user"], "iam_app");
+    assert_eq!(logged_in["instance"], "localhost");
+    assert!(
+        logged_in["timestamp"].is_string() && logged_in["level"] == "INFO",
+        "{logged_in}"
+    );
+    let closed = events.iter().find(|e| e["message"] == "session closed").unwrap();
+    assert!(
+        closed["duration_ms"].is_u64() && closed["bytes_to_client"].as_u64() > Some(0),
+        "{closed}"
+    );
+    assert!(!stderr.contains("X-Amz-Signature"), "{stderr}");
+
+    // --quiet: nothing but errors (a session is not one).
+    let mut quiet = args.clone();
+    quiet.push("--quiet");
+    let proxy = Proxy::start(home.path(), &quiet, TEST_SECRET_ACCESS_KEY);
+    drop(proxy.conn("iam_app").unwrap());
+    let (_, stderr) = proxy.stop();
+    assert!(!stderr.contains("logged in"), "{stderr}");
+}

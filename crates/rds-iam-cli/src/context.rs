@@ -45,8 +45,9 @@ impl Context {
 }
 
 /// Logs to stderr at the levels of `RUST_LOG` (e.g. `RUST_LOG=rds_iam=debug`), else at `default`'s, else not at
-/// all. Secrets are never logged: every secret is a `Secret`, whose `Debug` is redacted.
-pub(crate) fn init_logging(default: Option<&str>) {
+/// all; as one JSON object per line when `json`. Secrets are never logged: every secret is a `Secret`, whose
+/// `Debug` is redacted.
+pub(crate) fn init_logging(default: Option<&str>, json: bool) {
     #[allow(clippy::disallowed_methods, reason = "the CLI reads its own environment")]
     let filter = match (std::env::var("RUST_LOG"), default) {
         (Ok(levels), _) => tracing_subscriber::EnvFilter::new(levels),
@@ -54,9 +55,12 @@ pub(crate) fn init_logging(default: Option<&str>) {
         (Err(_), None) => return,
     };
     use std::io::IsTerminal;
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    if json {
+        logs.json().flatten_event(true).with_current_span(false).init();
+    } else {
+        logs.with_ansi(std::io::stderr().is_terminal()).init();
+    }
 }

@@ -75,8 +75,14 @@ pub fn run() -> ExitCode {
     let cli =
         <Cli as clap::FromArgMatches>::from_arg_matches(&cli_command().get_matches()).unwrap_or_else(|e| e.exit());
     // The proxy is a server: it logs each connection unless told otherwise.
-    let default_levels = matches!(cli.command, Command::Proxy(_)).then_some("warn,rds_iam_proxy=info,rds_iam_cli=info");
-    context::init_logging(default_levels);
+    let (default_levels, json) = match &cli.command {
+        Command::Proxy(args) => {
+            let (levels, json) = args.logging();
+            (Some(levels), json)
+        }
+        _ => (None, false),
+    };
+    context::init_logging(default_levels, json);
     let ctx = context::Context::real();
     let done = |result: anyhow::Result<()>| result.map(|()| ExitCode::SUCCESS);
     let result = match cli.command {

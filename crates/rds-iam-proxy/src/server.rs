@@ -122,6 +122,7 @@ pub struct ServerOptions {
     max_connections: Option<usize>,
     health: Option<SocketAddr>,
     quit: Option<QuitHandler>,
+    lazy_refresh: bool,
 }
 
 impl fmt::Debug for ServerOptions {
@@ -130,6 +131,7 @@ impl fmt::Debug for ServerOptions {
             .field("max_connections", &self.max_connections)
             .field("health", &self.health)
             .field("quitquitquit", &self.quit.is_some())
+            .field("lazy_refresh", &self.lazy_refresh)
             .finish()
     }
 }
@@ -140,6 +142,14 @@ impl ServerOptions {
     /// (200 when started, not shutting down and below [`ServerOptions::max_connections`]; else 503 and why).
     pub fn health_endpoints(mut self, addr: SocketAddr) -> ServerOptions {
         self.health = Some(addr);
+        self
+    }
+
+    /// Sign tokens only when a client logs in, never in the background (for environments that throttle or bill
+    /// background work); the default keeps the tokens of the allowed users, and of every user that logged in,
+    /// signed ahead. With it, `/startup` does not wait for tokens.
+    pub fn lazy_refresh(mut self, lazy: bool) -> ServerOptions {
+        self.lazy_refresh = lazy;
         self
     }
 
@@ -306,13 +316,16 @@ impl ProxyServer {
             max: options.max_connections,
         });
         // Instances with users to sign for ahead: started once each has signed its first tokens.
-        let pending_tokens = Arc::new(AtomicUsize::new(
+        let pending_tokens = Arc::new(AtomicUsize::new(if options.lazy_refresh {
+            0
+        } else {
             bound
                 .iter()
                 .filter(|(_, config)| config.connector().is_some() && !config.remembered_users().is_empty())
-                .count(),
-        ));
+                .count()
+        }));
         let serving = Serving {
+            refresh: !options.lazy_refresh,
             gate: gate.clone(),
             phase: watched,
             pending_tokens,
@@ -453,6 +466,8 @@ fn bind_unix(path: &Path) -> Result<std::os::unix::net::UnixListener, StartError
 
 /// What the server's tasks share.
 struct Serving {
+    /// Keep tokens signed ahead (not `--lazy-refresh`).
+    refresh: bool,
     gate: Arc<Gate>,
     phase: watch::Receiver<Phase>,
     pending_tokens: Arc<AtomicUsize>,
@@ -461,6 +476,7 @@ struct Serving {
 
 async fn serve_all(bound: Vec<(Bound, Arc<ProxyConfig>)>, serving: Serving) {
     let Serving {
+        refresh,
         gate,
         phase,
         pending_tokens,
@@ -477,7 +493,7 @@ async fn serve_all(bound: Vec<(Bound, Arc<ProxyConfig>)>, serving: Serving) {
         tasks.spawn(crate::health::serve(listener, health));
     }
     for (listener, config) in bound {
-        if config.connector().is_some() {
+        if refresh && config.connector().is_some() {
             tasks.spawn(refresh_tokens(config.clone(), pending_tokens.clone()));
         }
         let (gate, phase) = (gate.clone(), phase.clone());

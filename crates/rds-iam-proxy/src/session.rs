@@ -125,6 +125,19 @@ pub(crate) enum Ended {
     Io(io::Error),
 }
 
+impl Ended {
+    /// A short name of why the session ended, for structured logs.
+    fn kind(&self) -> &'static str {
+        match self {
+            Ended::Refused(refusal) if refusal.code == 1045 => "login_refused",
+            Ended::Refused(refusal) if refusal.code == 1040 => "too_many_connections",
+            Ended::Refused(_) => "refused",
+            Ended::Io(err) if err.kind() == io::ErrorKind::TimedOut => "timeout",
+            Ended::Io(_) => "connection_error",
+        }
+    }
+}
+
 impl std::fmt::Display for Ended {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -146,17 +159,27 @@ pub(crate) async fn serve<C>(config: Arc<ProxyConfig>, client: C, peer: String)
 where
     C: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let started = std::time::Instant::now();
+    let instance = config.host.as_str();
     match run(&config, client, &peer).await {
         Ok((user, up, down)) => {
             tracing::info!(
+                instance,
                 peer,
                 user,
+                duration_ms = started.elapsed().as_millis() as u64,
                 bytes_from_client = up,
                 bytes_to_client = down,
                 "session closed"
             );
         }
-        Err(ended) => tracing::warn!(peer, "session ended: {ended}"),
+        Err(ended) => tracing::warn!(
+            instance,
+            peer,
+            duration_ms = started.elapsed().as_millis() as u64,
+            error_kind = ended.kind(),
+            "session ended: {ended}"
+        ),
     }
 }
 
@@ -246,7 +269,7 @@ where
         Err(Ended::Refused(refusal)) => return refuse(&mut client, 2, refusal).await,
         Err(other) => return Err(other),
     }
-    tracing::info!(peer, user, host = config.host, port = config.port, "logged in");
+    tracing::info!(instance = config.host, peer, user, port = config.port, "logged in");
     config.remember_user(&user);
     let change_user = match &config.login {
         Login::Iam(connector) => Some(ChangeUser {

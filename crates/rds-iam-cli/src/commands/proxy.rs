@@ -105,6 +105,32 @@ pub(crate) struct ProxyArgs {
     /// Also serve POST /quitquitquit on --http-listen: begins the same graceful shutdown as SIGTERM.
     #[arg(long, requires = "http_listen")]
     quitquitquit: bool,
+
+    /// Sign tokens only when a client logs in, never in the background (the default keeps them signed ahead, so
+    /// that no login waits on signing).
+    #[arg(long)]
+    lazy_refresh: bool,
+
+    /// Log one JSON object per line (time, level, instance, client, user, event, duration, bytes, error kind;
+    /// never a token or credential).
+    #[arg(long)]
+    structured_logs: bool,
+
+    /// Log errors only (RUST_LOG still overrides). The ready line is printed all the same.
+    #[arg(long)]
+    quiet: bool,
+}
+
+impl ProxyArgs {
+    /// How the proxy logs: the default levels (unless RUST_LOG is set), and whether as JSON.
+    pub(crate) fn logging(&self) -> (&'static str, bool) {
+        let levels = if self.quiet {
+            "error"
+        } else {
+            "warn,rds_iam_proxy=info,rds_iam_cli=info"
+        };
+        (levels, self.structured_logs)
+    }
 }
 
 /// `30s`, `2m`, `1h`, `500ms`, or a number of seconds.
@@ -223,7 +249,7 @@ enum Event {
 /// number then (0 after SIGTERM with --exit-zero-on-sigterm).
 pub(crate) fn run(args: ProxyArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     use signal_hook::consts::{SIGINT, SIGTERM};
-    let mut options = ServerOptions::default();
+    let mut options = ServerOptions::default().lazy_refresh(args.lazy_refresh);
     if args.max_connections > 0 {
         options = options.max_connections(args.max_connections);
     }
