@@ -41,7 +41,7 @@ Flags and variables win over the file's top-level keys; an instance's own keys w
 the command line's instance replaces the file's instances.
 
 Prints one line when every listener is ready, then logs each connection to standard error (RUST_LOG sets the \
-level; no token or credential is ever logged). Runs until SIGINT or SIGTERM.";
+level; no token or credential is ever logged). Runs until SIGINT or SIGTERM (or POST /quitquitquit).";
 
 /// The flags of `rds-iam proxy`.
 #[derive(Debug, Args)]
@@ -77,13 +77,13 @@ pub(crate) struct ProxyArgs {
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
 
-    /// At most N client sessions at once, over every listener; the next client gets `ERROR 1040 (HY000): … Too many
-    /// connections`. Default: 0, no limit.
+    /// At most N client sessions at once, over every listener (0: no limit); the next client gets `ERROR 1040
+    /// (HY000): … Too many connections`.
     #[arg(long, value_name = "N", default_value_t = 0)]
     max_connections: usize,
 
     /// On SIGTERM or SIGINT, close the listeners at once and let open sessions go on for up to this long (e.g.
-    /// 30s, 2m) before closing them. A second SIGINT exits at once. Default: 0s.
+    /// 30s, 2m) before closing them. A second SIGINT exits at once.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "0s")]
     max_sigterm_delay: Duration,
 
