@@ -847,6 +847,7 @@ fn health_endpoints_follow_the_proxy_from_start_to_shutdown() {
         "--http-listen",
         "127.0.0.1:0",
         "--quitquitquit",
+        "--prometheus",
         "--exit-zero-on-sigterm",
     ]);
     let mut proxy = Proxy::start(home.path(), &args, TEST_SECRET_ACCESS_KEY);
@@ -877,6 +878,25 @@ fn health_endpoints_follow_the_proxy_from_start_to_shutdown() {
     let (status, why) = http(&health, "GET", "/readiness");
     assert_eq!(status, 503);
     assert!(why.contains("1 of 1 sessions open"), "{why}");
+
+    // Prometheus metrics: the session open now, a refused user, the token signed ahead.
+    assert_eq!(
+        server_error(proxy.conn("root")).code,
+        1040,
+        "at the limit, even for another user"
+    );
+    let (status, metrics) = http(&health, "GET", "/metrics");
+    assert_eq!(status, 200);
+    for expected in [
+        "rds_iam_proxy_open_connections{instance=\"localhost\"} 1",
+        "rds_iam_proxy_connections_total{instance=\"localhost\",result=\"limit\"} 1",
+        "rds_iam_proxy_dial_duration_seconds_count 1",
+        "rds_iam_proxy_token_refresh_total{result=\"ok\"}",
+        "rds_iam_proxy_token_expiry_timestamp_seconds{instance=\"localhost\",user=\"iam_app\"}",
+    ] {
+        assert!(metrics.contains(expected), "{expected} in:\n{metrics}");
+    }
+    assert!(!metrics.contains("X-Amz"), "{metrics}");
 
     // POST /quitquitquit begins the graceful shutdown: liveness and readiness turn 503, the session may finish.
     assert_eq!(http(&health, "POST", "/quitquitquit").0, 200);

@@ -30,6 +30,8 @@ pub struct ProxyConfig {
     pub(crate) login: Login,
     pub(crate) host: String,
     pub(crate) port: u16,
+    /// The endpoint's name (the signing host, also through a tunnel): how logs and metrics name the instance.
+    pub(crate) instance: String,
     pub(crate) server_name: ServerName<'static>,
     pub(crate) tls: Arc<ClientConfig>,
     pub(crate) connect_timeout: Duration,
@@ -41,6 +43,8 @@ pub struct ProxyConfig {
     pub(crate) in_flight: Arc<tokio::sync::Semaphore>,
     /// The users that logged in (or may log in) through this proxy: whose tokens are kept signed ahead.
     pub(crate) users: Arc<Mutex<BTreeSet<String>>>,
+    /// The server's metrics (none for an embedded proxy).
+    pub(crate) metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 /// Logins in flight at once, per configuration.
@@ -63,10 +67,12 @@ impl ProxyConfig {
             server_name(target.signing_host())?,
         );
         let connect_timeout = connector.connect_timeout();
+        let instance = target.signing_host().to_owned();
         Ok(ProxyConfig {
             login: Login::Iam(Box::new(connector)),
             host,
             port,
+            instance,
             server_name,
             tls,
             connect_timeout,
@@ -74,6 +80,7 @@ impl ProxyConfig {
             limiter: Arc::default(),
             in_flight: Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT_LOGINS)),
             users: Arc::default(),
+            metrics: None,
         })
     }
 
@@ -91,6 +98,7 @@ impl ProxyConfig {
             login: Login::Relay,
             host: host.into(),
             port,
+            instance: server_name.to_owned(),
             server_name: self::server_name(server_name)?,
             tls: rds_iam_mysql::tls_client_config(ca_bundle, check)?,
             connect_timeout: Duration::from_secs(10),
@@ -98,6 +106,7 @@ impl ProxyConfig {
             limiter: Arc::default(),
             in_flight: Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT_LOGINS)),
             users: Arc::default(),
+            metrics: None,
         })
     }
 
@@ -152,7 +161,8 @@ impl ProxyConfig {
         Err(crate::session::Refusal::denied(format!(
             "the DB user '{user}' may not log in through this proxy (allowed: {})",
             self.allowed_users.join(", ")
-        )))
+        ))
+        .because("user_not_allowed"))
     }
 
     /// Notes a user whose token is worth keeping signed ahead.

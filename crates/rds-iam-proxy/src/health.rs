@@ -1,6 +1,6 @@
 //! The HTTP health endpoints of a [`ProxyServer`](crate::ProxyServer), served with hyper: `GET /startup`,
-//! `GET /liveness`, `GET /readiness` and, when enabled, `POST /quitquitquit` — what Kubernetes probes and service
-//! managers ask. Bodies are one line of plain text saying why; never a secret.
+//! `GET /liveness`, `GET /readiness` and, when enabled, `GET /metrics` and `POST /quitquitquit` — what Kubernetes
+//! probes, Prometheus and service managers ask. Bodies are one line of plain text saying why; never a secret.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -23,6 +23,8 @@ pub(crate) struct Health {
     pub(crate) pending_tokens: Arc<AtomicUsize>,
     /// `POST /quitquitquit`, when enabled.
     pub(crate) quit: Option<crate::server::QuitHandler>,
+    /// `GET /metrics`, when enabled.
+    pub(crate) metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 /// Serves the endpoints until the server stops.
@@ -69,6 +71,19 @@ fn answer(health: &Health, method: &Method, path: &str) -> Response<Full<Bytes>>
         }
         (&Method::GET, "/liveness") => (StatusCode::OK, "ok".to_owned()),
         (&Method::GET, "/readiness") => readiness(health, phase, pending),
+        (&Method::GET, "/metrics") => match &health.metrics {
+            Some(metrics) => {
+                let mut response = Response::new(Full::new(Bytes::from(metrics.encode())));
+                if let Ok(kind) = "application/openmetrics-text; version=1.0.0; charset=utf-8".parse() {
+                    response.headers_mut().insert(hyper::header::CONTENT_TYPE, kind);
+                }
+                return response;
+            }
+            None => (
+                StatusCode::NOT_FOUND,
+                "not enabled (rds-iam proxy --prometheus)".to_owned(),
+            ),
+        },
         (&Method::POST, "/quitquitquit") => match &health.quit {
             Some(quit) => {
                 quit();

@@ -27,6 +27,7 @@ mod change_user;
 mod config;
 mod embedded;
 mod health;
+mod metrics;
 mod packet;
 mod relay;
 mod server;

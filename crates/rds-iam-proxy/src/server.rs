@@ -123,6 +123,7 @@ pub struct ServerOptions {
     health: Option<SocketAddr>,
     quit: Option<QuitHandler>,
     lazy_refresh: bool,
+    prometheus: bool,
 }
 
 impl fmt::Debug for ServerOptions {
@@ -132,6 +133,7 @@ impl fmt::Debug for ServerOptions {
             .field("health", &self.health)
             .field("quitquitquit", &self.quit.is_some())
             .field("lazy_refresh", &self.lazy_refresh)
+            .field("prometheus", &self.prometheus)
             .finish()
     }
 }
@@ -142,6 +144,12 @@ impl ServerOptions {
     /// (200 when started, not shutting down and below [`ServerOptions::max_connections`]; else 503 and why).
     pub fn health_endpoints(mut self, addr: SocketAddr) -> ServerOptions {
         self.health = Some(addr);
+        self
+    }
+
+    /// Also serve `GET /metrics` on the health endpoints: the Prometheus text format (names in docs/proxy.md).
+    pub fn prometheus(mut self, enabled: bool) -> ServerOptions {
+        self.prometheus = enabled;
         self
     }
 
@@ -269,6 +277,7 @@ impl ProxyServer {
         let mut bound = Vec::new();
         let mut listening = Vec::new();
         let mut sockets = Vec::new();
+        let metrics = Arc::new(crate::metrics::Metrics::new());
         let opened = instances.into_iter().try_for_each(|instance| {
             let (listener, listen) = bind(&instance)?;
             if let Listen::Unix(path) = &listen {
@@ -279,7 +288,9 @@ impl ProxyServer {
                 listen,
                 target: (host.to_owned(), port),
             });
-            bound.push((listener, Arc::new(instance.config)));
+            let mut config = instance.config;
+            config.metrics = Some(metrics.clone());
+            bound.push((listener, Arc::new(config)));
             Ok(())
         });
         if let Err(err) = opened {
@@ -329,7 +340,7 @@ impl ProxyServer {
             gate: gate.clone(),
             phase: watched,
             pending_tokens,
-            health: health_listener.map(|listener| (listener, options.quit)),
+            health: health_listener.map(|listener| (listener, options.quit, options.prometheus.then_some(metrics))),
         };
         let thread = std::thread::Builder::new()
             .name("rds-iam-proxy-main".into())
@@ -471,7 +482,11 @@ struct Serving {
     gate: Arc<Gate>,
     phase: watch::Receiver<Phase>,
     pending_tokens: Arc<AtomicUsize>,
-    health: Option<(std::net::TcpListener, Option<QuitHandler>)>,
+    health: Option<(
+        std::net::TcpListener,
+        Option<QuitHandler>,
+        Option<Arc<crate::metrics::Metrics>>,
+    )>,
 }
 
 async fn serve_all(bound: Vec<(Bound, Arc<ProxyConfig>)>, serving: Serving) {
@@ -483,12 +498,13 @@ async fn serve_all(bound: Vec<(Bound, Arc<ProxyConfig>)>, serving: Serving) {
         health,
     } = serving;
     let mut tasks = tokio::task::JoinSet::new();
-    if let Some((listener, quit)) = health {
+    if let Some((listener, quit, metrics)) = health {
         let health = Arc::new(crate::health::Health {
             gate: gate.clone(),
             phase: phase.clone(),
             pending_tokens: pending_tokens.clone(),
             quit,
+            metrics,
         });
         tasks.spawn(crate::health::serve(listener, health));
     }
@@ -522,6 +538,9 @@ where
         }
         None => {
             let limit = gate.max.unwrap_or_default();
+            if let Some(metrics) = &config.metrics {
+                metrics.connection(&config.instance, crate::metrics::Outcome::Limit);
+            }
             tokio::spawn(crate::session::too_many(stream, peer, limit));
         }
     }
@@ -608,17 +627,26 @@ async fn refresh_tokens(config: Arc<ProxyConfig>, pending: Arc<AtomicUsize>) {
         for user in config.remembered_users() {
             let Some(connector) = config.connector() else { return };
             let connector = connector.clone();
-            let signed = tokio::task::spawn_blocking(move || connector.token_for_user(&user).map(|_| user)).await;
-            match signed {
-                Ok(Ok(user)) => tracing::trace!(user, "token ready"),
+            let for_user = user.clone();
+            let signed = tokio::task::spawn_blocking(move || connector.token_for_user(&for_user)).await;
+            let expiry = match signed {
+                Ok(Ok(token)) => {
+                    tracing::trace!(user, "token ready");
+                    Some((token.expires_at(), token.credentials_expiry()))
+                }
                 Ok(Err(e)) => {
                     all_signed = false;
                     tracing::warn!("rds-iam proxy: cannot sign a token ahead: {e}");
+                    None
                 }
                 Err(e) => {
                     all_signed = false;
                     tracing::warn!("rds-iam proxy: token refresh failed: {e}");
+                    None
                 }
+            };
+            if let Some(metrics) = &config.metrics {
+                metrics.refreshed(&config.instance, &user, expiry);
             }
         }
         if !started && all_signed {

@@ -30,6 +30,7 @@ use tokio_rustls::client::TlsStream;
 use crate::buffer::LazyBufReader;
 use crate::change_user::ChangeUser;
 use crate::config::{Login, ProxyConfig};
+use crate::metrics::Outcome;
 use crate::packet::{LOGIN_PACKET_LIMIT, Packet, err_payload, parse_err, read_packet, write_packet};
 
 /// The client-visible plugin of an IAM login: every client has it, and whatever it answers is ignored.
@@ -59,6 +60,9 @@ pub(crate) struct Refusal {
     pub(crate) message: String,
     /// The database refused the token itself: worth one retry with a freshly signed one.
     token_rejected: bool,
+    /// How the connection ended and why, for the metrics.
+    outcome: Outcome,
+    cause: &'static str,
 }
 
 impl Refusal {
@@ -73,21 +77,35 @@ impl Refusal {
     }
 
     fn own(code: u16, state: [u8; 5], message: &str) -> Refusal {
+        let (outcome, cause) = if code == 1045 {
+            (Outcome::Refused, "refused_by_proxy")
+        } else {
+            (Outcome::BackendError, "proxy_error")
+        };
         Refusal {
             code,
             state,
             message: format!("{REFUSAL_PREFIX}{message}"),
             token_rejected: false,
+            outcome,
+            cause,
         }
     }
 
     /// The database's own refusal, passed on with its code, state and words.
     pub(crate) fn database(code: u16, state: &str, message: String) -> Refusal {
+        let (outcome, cause) = if code == 1045 {
+            (Outcome::Refused, "access_denied")
+        } else {
+            (Outcome::BackendError, "database_error")
+        };
         Refusal {
             code,
             state: state.as_bytes().try_into().unwrap_or(*b"HY000"),
             message,
             token_rejected: false,
+            outcome,
+            cause,
         }
     }
 
@@ -98,11 +116,34 @@ impl Refusal {
 
     fn from_connect(err: &ConnectError) -> Refusal {
         let message = with_sources(err);
-        if err.is_token_rejected() {
+        let refusal = if err.is_token_rejected() {
             Refusal::denied(message)
         } else {
             Refusal::other(message)
+        };
+        let (outcome, cause) = match err {
+            ConnectError::TokenRejected { .. } => (Outcome::Refused, "token_rejected"),
+            ConnectError::ServerWithoutTls => (Outcome::TlsError, "server_without_tls"),
+            ConnectError::UntrustedCertificate { .. } => (Outcome::TlsError, "untrusted_certificate"),
+            ConnectError::HostnameMismatch { .. } => (Outcome::TlsError, "hostname_mismatch"),
+            ConnectError::CertificateTime { .. } => (Outcome::TlsError, "certificate_time"),
+            ConnectError::Tls { .. } => (Outcome::TlsError, "tls"),
+            ConnectError::Credentials(_) => (Outcome::BackendError, "credentials"),
+            ConnectError::NoRegion { .. } | ConnectError::Token(_) => (Outcome::BackendError, "signing"),
+            ConnectError::Unreachable { .. } => (Outcome::BackendError, "unreachable"),
+            _ => (Outcome::BackendError, "other"),
+        };
+        Refusal {
+            outcome,
+            cause,
+            ..refusal
         }
+    }
+
+    /// A refusal the proxy decided itself, with the cause the metrics count.
+    pub(crate) fn because(mut self, cause: &'static str) -> Refusal {
+        self.cause = cause;
+        self
     }
 }
 
@@ -123,6 +164,8 @@ fn with_sources(err: &dyn std::error::Error) -> String {
 pub(crate) enum Ended {
     Refused(Refusal),
     Io(io::Error),
+    /// A connection error after a successful login (a client that went away without `COM_QUIT`, a reset).
+    AfterLogin(io::Error),
 }
 
 impl Ended {
@@ -133,7 +176,7 @@ impl Ended {
             Ended::Refused(refusal) if refusal.code == 1040 => "too_many_connections",
             Ended::Refused(_) => "refused",
             Ended::Io(err) if err.kind() == io::ErrorKind::TimedOut => "timeout",
-            Ended::Io(_) => "connection_error",
+            Ended::Io(_) | Ended::AfterLogin(_) => "connection_error",
         }
     }
 }
@@ -143,6 +186,7 @@ impl std::fmt::Display for Ended {
         match self {
             Ended::Refused(refusal) => write!(f, "refused ({}): {}", refusal.code, refusal.message),
             Ended::Io(err) => write!(f, "connection error: {err}"),
+            Ended::AfterLogin(err) => write!(f, "connection error after the login: {err}"),
         }
     }
 }
@@ -160,8 +204,27 @@ where
     C: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let started = std::time::Instant::now();
-    let instance = config.host.as_str();
-    match run(&config, client, &peer).await {
+    let instance = config.instance.as_str();
+    if let Some(metrics) = &config.metrics {
+        metrics.session_opened(instance);
+    }
+    let ended = run(&config, client, &peer).await;
+    if let Some(metrics) = &config.metrics {
+        metrics.session_closed(instance);
+        match &ended {
+            Ok((_, up, down)) => {
+                metrics.connection(instance, Outcome::Ok);
+                metrics.relayed(instance, *up, *down);
+            }
+            Err(Ended::Refused(refusal)) => {
+                metrics.connection(instance, refusal.outcome);
+                metrics.login_failed(instance, refusal.cause);
+            }
+            Err(Ended::AfterLogin(_)) => metrics.connection(instance, Outcome::Ok),
+            Err(Ended::Io(_)) => metrics.connection(instance, Outcome::BackendError),
+        }
+    }
+    match ended {
         Ok((user, up, down)) => {
             tracing::info!(
                 instance,
@@ -187,6 +250,7 @@ async fn run<C>(config: &ProxyConfig, mut client: C, peer: &str) -> Result<(Stri
 where
     C: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let dial_started = std::time::Instant::now();
     let timed_out = || {
         Refusal::other(format!(
             "no TLS connection to {}:{} within {:?}; check the host, port, security groups and \
@@ -269,7 +333,7 @@ where
         Err(Ended::Refused(refusal)) => return refuse(&mut client, 2, refusal).await,
         Err(other) => return Err(other),
     }
-    tracing::info!(instance = config.host, peer, user, port = config.port, "logged in");
+    tracing::info!(instance = config.instance, peer, user, port = config.port, "logged in");
     config.remember_user(&user);
     let change_user = match &config.login {
         Login::Iam(connector) => Some(ChangeUser {
@@ -281,7 +345,12 @@ where
         }),
         Login::Relay => None,
     };
-    let (up, down) = crate::relay::relay(client, db, change_user).await?;
+    if let Some(metrics) = &config.metrics {
+        metrics.dialed(dial_started.elapsed());
+    }
+    let (up, down) = crate::relay::relay(client, db, change_user)
+        .await
+        .map_err(Ended::AfterLogin)?;
     Ok((user, up, down))
 }
 
@@ -565,7 +634,7 @@ async fn iam_login(
                 let refusal = match &err {
                     ConnectError::TokenRejected { causes, .. } => Refusal {
                         token_rejected: true,
-                        ..Refusal::database(1045, "28000", rejected_message(&message, causes))
+                        ..Refusal::database(1045, "28000", rejected_message(&message, causes)).because("token_rejected")
                     },
                     _ => Refusal::database(code, &state, message),
                 };
@@ -599,6 +668,7 @@ pub(crate) fn not_an_iam_user(user: &str, reply: &[u8]) -> Refusal {
         "the database asked user '{user}' {asked}: the user is not an IAM user (CREATE USER '{user}' IDENTIFIED \
          WITH AWSAuthenticationPlugin AS 'RDS')"
     ))
+    .because("not_an_iam_user")
 }
 
 /// The ERR message for a refused token: the database's own message on the first line (what clients show after

@@ -317,6 +317,11 @@ impl AuthToken {
         self.0.expires_at
     }
 
+    /// When the temporary credentials that signed it expire (`None`: long-term keys, or no expiry known).
+    pub fn credentials_expiry(&self) -> Option<SystemTime> {
+        self.0.credentials_expiry
+    }
+
     /// The end of its real usefulness: the earlier of its own expiry and the expiry of the credentials that
     /// signed it (RDS rejects a token whose temporary credentials have expired).
     pub fn usable_until(&self) -> SystemTime {

@@ -106,6 +106,11 @@ pub(crate) struct ProxyArgs {
     #[arg(long, requires = "http_listen")]
     quitquitquit: bool,
 
+    /// Also serve GET /metrics on --http-listen: Prometheus metrics (open connections, connections by result,
+    /// dial time, bytes, token refreshes and expiry, login failures by cause, credentials expiry).
+    #[arg(long, requires = "http_listen")]
+    prometheus: bool,
+
     /// Sign tokens only when a client logs in, never in the background (the default keeps them signed ahead, so
     /// that no login waits on signing).
     #[arg(long)]
@@ -260,7 +265,7 @@ pub(crate) fn run(args: ProxyArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     );
     let (events, next) = std::sync::mpsc::channel();
     if let Some(addr) = args.http_listen {
-        options = options.health_endpoints(addr);
+        options = options.health_endpoints(addr).prometheus(args.prometheus);
         if args.quitquitquit {
             let quit = std::sync::Mutex::new(events.clone());
             options = options.on_quitquitquit(move || {
