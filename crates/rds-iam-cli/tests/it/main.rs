@@ -10,6 +10,7 @@ mod completions;
 mod credentials;
 mod doctor;
 mod mysql_client;
+mod recipes;
 mod token;
 
 use std::path::Path;
