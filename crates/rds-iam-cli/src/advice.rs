@@ -14,7 +14,7 @@ pub(crate) fn explain(err: &ConnectError) -> String {
         }
         return out;
     }
-    let mut out = with_sources(err);
+    let mut out = rds_iam_mysql::error_chain(err);
     if let Some(advice) = advice(err) {
         out.push_str("; ");
         out.push_str(&advice);
@@ -95,7 +95,7 @@ pub(crate) fn for_error(err: &anyhow::Error) -> Option<String> {
 
 /// An admin error with its sources and, where there is one, the advice: one message for a person.
 pub(crate) fn explain_admin(err: &AdminError) -> String {
-    let mut out = with_sources(err);
+    let mut out = rds_iam_mysql::error_chain(err);
     if let Some(advice) = admin_advice(err) {
         out.push_str("; ");
         out.push_str(&advice);
@@ -167,18 +167,6 @@ fn admin_advice(err: &AdminError) -> Option<String> {
         AdminError::LocalProxy { .. } => "check that TMPDIR is a folder you can write to".to_owned(),
         _ => return None,
     })
-}
-
-/// An error and its sources, `: `-separated (as anyhow's `{:#}` prints a chain).
-fn with_sources(err: &dyn std::error::Error) -> String {
-    let mut out = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        out.push_str(": ");
-        out.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    out
 }
 
 #[cfg(test)]

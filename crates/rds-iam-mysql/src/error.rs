@@ -10,6 +10,30 @@ use rds_iam_credentials::CredentialsError;
 
 use crate::TlsCheck;
 
+/// An error and its sources, `: `-separated, as anyhow's `{:#}` prints a chain: for one-line messages, such as the
+/// ERR packet `rds-iam-proxy` sends a client, or a CLI's advice.
+///
+/// ```
+/// use rds_iam_mysql::{ConnectError, error_chain};
+///
+/// let err = ConnectError::Unreachable {
+///     host: "db".into(),
+///     port: 3306,
+///     source: std::sync::Arc::new(std::io::Error::other("connection refused")),
+/// };
+/// assert!(error_chain(&err).ends_with(": connection refused"));
+/// ```
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    out
+}
+
 /// The underlying error of a [`ConnectError`], shared (errors stay cheap to clone).
 pub type ErrorSource = Arc<dyn std::error::Error + Send + Sync + 'static>;
 

@@ -13,7 +13,7 @@ mod target;
 
 pub use conn::IamConn;
 pub use connect::{IamConnector, TlsCheck};
-pub use error::{BundleProblem, Cause, ConnectError, ErrorSource, ServerMessage};
+pub use error::{BundleProblem, Cause, ConnectError, ErrorSource, ServerMessage, error_chain};
 pub use limiter::ConnectRateLimiter;
 pub use login::{PasswordKind, TlsLogin};
 pub use mysql::{Conn, Opts};

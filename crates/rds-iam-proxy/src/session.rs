@@ -115,7 +115,7 @@ impl Refusal {
     }
 
     fn from_connect(err: &ConnectError) -> Refusal {
-        let message = with_sources(err);
+        let message = rds_iam_mysql::error_chain(err);
         let refusal = if err.is_token_rejected() {
             Refusal::denied(message)
         } else {
@@ -145,18 +145,6 @@ impl Refusal {
         self.cause = cause;
         self
     }
-}
-
-/// An error and its sources, `: `-separated (the client sees one message, so the causes go in it).
-fn with_sources(err: &dyn std::error::Error) -> String {
-    let mut out = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        out.push_str(": ");
-        out.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    out
 }
 
 /// Why a session ended early (for the log; the client already got its ERR where one could be sent).
