@@ -175,28 +175,11 @@ fn measure(program: &Path, args: impl Fn(&mut Command), runs: usize) -> Result<(
 /// `rds-iam connect -e 'SELECT 1'` against the `mariadb` client with a ready token, and against
 /// `aws rds generate-db-auth-token` + `mariadb`, all logging in to the same RDS-like MariaDB over TLS.
 fn login_benchmarks(ours: &Path, aws: &Path) -> Result<Vec<String>> {
-    use rds_iam_testkit::{MariaDb, MariaDbOptions, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY};
+    use crate::bench_proxy::{KEYS, bench_database};
 
-    exec(cargo().args([
-        "build",
-        "--quiet",
-        "--package",
-        "rds-iam-testkit",
-        "--bin",
-        "rds-iam-pam-check",
-    ]))?;
-    crate::tools::ensure_debian_package("mariadbd", "mariadb-server")?;
-    let server = MariaDb::start(MariaDbOptions::new(target_dir().join("debug/rds-iam-pam-check")))?;
-    server.create_iam_user("bench")?;
+    let server = bench_database(|options| options)?;
     let port = server.port().to_string();
     let ca = server.ca_path().display().to_string();
-    let keys = [
-        ("AWS_ACCESS_KEY_ID", TEST_ACCESS_KEY_ID),
-        ("AWS_SECRET_ACCESS_KEY", TEST_SECRET_ACCESS_KEY),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
-        ("AWS_CONFIG_FILE", "/dev/null"),
-        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
-    ];
     let target = [
         "--hostname",
         "localhost",
@@ -208,7 +191,7 @@ fn login_benchmarks(ours: &Path, aws: &Path) -> Result<Vec<String>> {
         "us-east-1",
     ];
     let token_of = |program: &Path, args: &[&str]| -> Result<String> {
-        Ok(output(Command::new(program).args(args).args(target).envs(keys))?
+        Ok(output(Command::new(program).args(args).args(target).envs(KEYS))?
             .trim()
             .to_owned())
     };
@@ -232,7 +215,7 @@ fn login_benchmarks(ours: &Path, aws: &Path) -> Result<Vec<String>> {
             .args(target)
             .args(["--ca-bundle", &ca])
             .args(extra)
-            .envs(keys)
+            .envs(KEYS)
             .output()
             .map_err(|e| e.to_string())?;
         if out.status.success() {

@@ -12,7 +12,8 @@ use rds_iam_testkit::{MariaDb, MariaDbOptions, TEST_ACCESS_KEY_ID, TEST_SECRET_A
 use crate::Result;
 use crate::tools::{cargo, ensure_debian_package, exec, output, python_venv, root, target_dir};
 
-const KEYS: [(&str, &str); 5] = [
+/// The test keys (the RDS-like MariaDB's validator expects them), and nothing else from the machine's AWS setup.
+pub(crate) const KEYS: [(&str, &str); 5] = [
     ("AWS_ACCESS_KEY_ID", TEST_ACCESS_KEY_ID),
     ("AWS_SECRET_ACCESS_KEY", TEST_SECRET_ACCESS_KEY),
     ("AWS_EC2_METADATA_DISABLED", "true"),
@@ -23,8 +24,8 @@ const KEYS: [(&str, &str); 5] = [
 /// 200,000 rows of 1,000 bytes.
 const BIG_RESULT: &str = "SELECT REPEAT('x', 1000) FROM sbtest.seq_1_to_200000";
 
-/// The proxy's rows of docs/benchmarks.md.
-pub(crate) fn proxy_benchmarks(ours: &Path) -> Result<Vec<String>> {
+/// The RDS-like MariaDB the login benchmarks use, with the IAM user `bench` (its PAM helper built first).
+pub(crate) fn bench_database(options: impl FnOnce(MariaDbOptions) -> MariaDbOptions) -> Result<MariaDb> {
     exec(cargo().args([
         "build",
         "--quiet",
@@ -34,10 +35,17 @@ pub(crate) fn proxy_benchmarks(ours: &Path) -> Result<Vec<String>> {
         "rds-iam-pam-check",
     ]))?;
     ensure_debian_package("mariadbd", "mariadb-server")?;
-    ensure_debian_package("sysbench", "sysbench")?;
-    let server =
-        MariaDb::start(MariaDbOptions::new(target_dir().join("debug/rds-iam-pam-check")).max_connections(3000))?;
+    let server = MariaDb::start(options(MariaDbOptions::new(
+        target_dir().join("debug/rds-iam-pam-check"),
+    )))?;
     server.create_iam_user("bench")?;
+    Ok(server)
+}
+
+/// The proxy's rows of docs/benchmarks.md.
+pub(crate) fn proxy_benchmarks(ours: &Path) -> Result<Vec<String>> {
+    ensure_debian_package("sysbench", "sysbench")?;
+    let server = bench_database(|options| options.max_connections(3000))?;
     server.exec_sql_as_root("CREATE DATABASE sbtest; GRANT ALL ON sbtest.* TO 'bench'@'%'")?;
     let port = server.port().to_string();
     let ca = server.ca_path().display().to_string();
