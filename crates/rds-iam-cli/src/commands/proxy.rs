@@ -168,24 +168,13 @@ pub(crate) fn with_env(command: clap::Command) -> clap::Command {
     })
 }
 
-/// Settings that apply to every instance (the file's top level, flags) or to one (its table).
-#[derive(Debug, Default, Clone)]
-struct Settings {
-    region: Option<String>,
-    profile: Option<String>,
-    ca_bundle: Option<PathBuf>,
-    user: Option<Vec<String>>,
-    danger_skip_hostname_check: Option<bool>,
-    danger_listen_non_loopback: Option<bool>,
-    max_login_rate: Option<f64>,
-}
-
-/// Declares a config-file table: its own fields and the [`Settings`] keys (spelled out rather than flattened, so
-/// that serde can refuse unknown keys: a typo is an error, not a silent default).
+/// Declares a table with the keys every level shares (the file's top level, an `[[instance]]`, the flags as
+/// [`Settings`]) and its own fields: spelled out rather than `#[serde(flatten)]`ed, so that serde can refuse unknown
+/// keys (a typo is an error, not a silent default).
 macro_rules! with_settings {
     ($(#[$meta:meta])* struct $name:ident { $($(#[$field_meta:meta])* $field:ident: $ty:ty,)* }) => {
         $(#[$meta])*
-        #[derive(Debug, Default, Deserialize)]
+        #[derive(Debug, Default, Clone, Deserialize)]
         #[serde(rename_all = "kebab-case", deny_unknown_fields)]
         struct $name {
             $($(#[$field_meta])* $field: $ty,)*
@@ -198,20 +187,26 @@ macro_rules! with_settings {
             max_login_rate: Option<f64>,
         }
 
-        impl $name {
-            fn settings(&self) -> Settings {
+        /// The shared keys alone.
+        impl From<&$name> for Settings {
+            fn from(table: &$name) -> Settings {
                 Settings {
-                    region: self.region.clone(),
-                    profile: self.profile.clone(),
-                    ca_bundle: self.ca_bundle.clone(),
-                    user: self.user.clone(),
-                    danger_skip_hostname_check: self.danger_skip_hostname_check,
-                    danger_listen_non_loopback: self.danger_listen_non_loopback,
-                    max_login_rate: self.max_login_rate,
+                    region: table.region.clone(),
+                    profile: table.profile.clone(),
+                    ca_bundle: table.ca_bundle.clone(),
+                    user: table.user.clone(),
+                    danger_skip_hostname_check: table.danger_skip_hostname_check,
+                    danger_listen_non_loopback: table.danger_listen_non_loopback,
+                    max_login_rate: table.max_login_rate,
                 }
             }
         }
     };
+}
+
+with_settings! {
+    /// Settings that apply to every instance (the file's top level, the flags) or to one (its table).
+    struct Settings {}
 }
 
 with_settings! {
@@ -452,7 +447,7 @@ fn resolve(args: ProxyArgs) -> anyhow::Result<Vec<Resolved>> {
         danger_listen_non_loopback: args.danger_listen_non_loopback.then_some(true),
         max_login_rate: args.max_login_rate,
     };
-    let defaults = flags.or(&file.settings());
+    let defaults = flags.or(&Settings::from(&file));
 
     if let Some(rate) = defaults.max_login_rate
         && !(rate.is_finite() && rate > 0.0)
@@ -498,7 +493,7 @@ fn resolve(args: ProxyArgs) -> anyhow::Result<Vec<Resolved>> {
     }
     let mut out = Vec::new();
     for instance in file.instance {
-        let settings = instance.settings().or(&defaults);
+        let settings = Settings::from(&instance).or(&defaults);
         if instance.listen.is_some() && instance.unix_socket.is_some() {
             bail!(
                 "the config file's instance for {} has both listen and unix-socket; give one",
@@ -637,14 +632,14 @@ mod tests {
         )
         .unwrap();
         assert_eq!(file.instance.len(), 2);
-        let second = file.instance[1].settings().or(&file.settings());
+        let second = Settings::from(&file.instance[1]).or(&Settings::from(&file));
         assert_eq!(
             second.region.as_deref(),
             Some("eu-west-2"),
             "the instance's own key wins"
         );
         assert_eq!(second.user, Some(vec!["report".to_owned()]));
-        let first = file.instance[0].settings().or(&file.settings());
+        let first = Settings::from(&file.instance[0]).or(&Settings::from(&file));
         assert_eq!(first.user, Some(vec!["app".to_owned()]), "the top level applies");
 
         let typo = parse_config("[[instance]]\nhostname = \"h\"\nlisen = \"127.0.0.1:1\"\n").unwrap_err();
