@@ -36,7 +36,12 @@ impl Proxy {
 
     /// `rds-iam proxy ARGS --listen 127.0.0.1:0` with `env` (credentials) besides HOME and PATH.
     fn start_with(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Proxy {
-        let mut child = Command::new(rds_iam_bin())
+        Proxy::launch(Command::new(rds_iam_bin()), home, args, env)
+    }
+
+    /// `rds-iam` as `command` runs it (itself, or under faketime), with `proxy ARGS --listen 127.0.0.1:0`.
+    fn launch(mut command: Command, home: &Path, args: &[&str], env: &[(&str, &str)]) -> Proxy {
+        let mut child = command
             .arg("proxy")
             .args(args)
             .args(["--listen", "127.0.0.1:0"])
@@ -153,6 +158,15 @@ fn database(options: MariaDbOptions) -> MariaDb {
         )
         .unwrap();
     server
+}
+
+/// [`database`] with the default options and a fresh `HOME`, or `None` (the test is skipped) without MariaDB.
+fn database_or_skip() -> Option<(MariaDb, tempfile::TempDir)> {
+    require_or_skip([Tool::MariaDb])?;
+    Some((
+        database(MariaDbOptions::new(pam_check_bin())),
+        tempfile::tempdir().unwrap(),
+    ))
 }
 
 fn target_args(server: &MariaDb) -> Vec<String> {
@@ -297,11 +311,9 @@ fn real_clients_log_in_through_the_proxy() {
 
 #[test]
 fn kill_query_from_a_second_connection_stops_the_first() {
-    let Some([_]) = require_or_skip([Tool::MariaDb]) else {
+    let Some((server, home)) = database_or_skip() else {
         return;
     };
-    let server = database(MariaDbOptions::new(pam_check_bin()));
-    let home = tempfile::tempdir().unwrap();
     let proxy = Proxy::start(home.path(), &strs(&target_args(&server)), TEST_SECRET_ACCESS_KEY);
     let mut first = proxy.conn("iam_app").unwrap();
     let id = first.connection_id();
@@ -325,11 +337,9 @@ fn kill_query_from_a_second_connection_stops_the_first() {
 
 #[test]
 fn refusals_reach_the_client_as_err_packets() {
-    let Some([_]) = require_or_skip([Tool::MariaDb]) else {
+    let Some((server, home)) = database_or_skip() else {
         return;
     };
-    let server = database(MariaDbOptions::new(pam_check_bin()));
-    let home = tempfile::tempdir().unwrap();
     let mut args = target_args(&server);
     args.extend(["--user".into(), "iam_app".into()]);
 
@@ -653,40 +663,15 @@ fn expired_credentials_and_an_expired_token_are_refused_with_their_cause() {
     assert!(server.attempts().is_empty(), "no token was sent");
 
     // A clock 20 minutes slow signs tokens that are already expired: 1045, the clock among the causes.
-    let mut command = Command::new(&faketime);
-    command.args(["-f", "-20m"]).arg(rds_iam_bin());
-    let mut args = strs(&args);
-    args.extend(["--listen", "127.0.0.1:0"]);
-    let mut child = command
-        .arg("proxy")
-        .args(&args)
-        .env_clear()
-        .env("HOME", home.path())
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("AWS_ACCESS_KEY_ID", TEST_ACCESS_KEY_ID)
-        .env("AWS_SECRET_ACCESS_KEY", TEST_SECRET_ACCESS_KEY)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut ready = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut ready)
-        .unwrap();
-    let port: u16 = ready
-        .split_once("127.0.0.1:")
-        .and_then(|(_, rest)| rest.split(' ').next())
-        .and_then(|port| port.parse().ok())
-        .unwrap_or_else(|| panic!("{ready}"));
-    let opts = OptsBuilder::new()
-        .ip_or_hostname(Some("127.0.0.1"))
-        .tcp_port(port)
-        .user(Some("iam_app"))
-        .prefer_socket(false);
-    let err = server_error(Conn::new(opts));
-    let _ = child.kill();
-    let _ = child.wait();
+    let mut slow_clock = Command::new(&faketime);
+    slow_clock.args(["-f", "-20m"]).arg(rds_iam_bin());
+    let keys = [
+        ("AWS_ACCESS_KEY_ID", TEST_ACCESS_KEY_ID),
+        ("AWS_SECRET_ACCESS_KEY", TEST_SECRET_ACCESS_KEY),
+    ];
+    let proxy = Proxy::launch(slow_clock, home.path(), &strs(&args), &keys);
+    let err = server_error(proxy.conn("iam_app"));
+    proxy.stop();
     assert_eq!((err.code, err.state.as_str()), (1045, "28000"));
     assert!(err.message.contains("clock"), "{}", err.message);
     let reasons: Vec<_> = server
@@ -828,11 +813,9 @@ fn http(addr: &str, method: &str, path: &str) -> (u16, String) {
 
 #[test]
 fn health_endpoints_follow_the_proxy_from_start_to_shutdown() {
-    let Some([_]) = require_or_skip([Tool::MariaDb]) else {
+    let Some((server, home)) = database_or_skip() else {
         return;
     };
-    let server = database(MariaDbOptions::new(pam_check_bin()));
-    let home = tempfile::tempdir().unwrap();
     let target = target_args(&server);
     let mut args = strs(&target);
     args.extend([
@@ -910,11 +893,9 @@ fn health_endpoints_follow_the_proxy_from_start_to_shutdown() {
 
 #[test]
 fn structured_quiet_and_lazy_logs() {
-    let Some([_]) = require_or_skip([Tool::MariaDb]) else {
+    let Some((server, home)) = database_or_skip() else {
         return;
     };
-    let server = database(MariaDbOptions::new(pam_check_bin()));
-    let home = tempfile::tempdir().unwrap();
     let target = target_args(&server);
     let args = strs(&target);
 
