@@ -280,16 +280,9 @@ where
     // The database takes the capabilities of the `SSLRequest` as final (MariaDB does not read them again after
     // the handshake), so they are the ones of the login, known only now.
     let (capabilities, ext_capabilities) = match &config.login {
-        Login::Iam(_) => (
-            backend_capabilities(
-                &greeting,
-                capabilities_of(&response.payload),
-                parsed.db_name().is_some(),
-            ),
-            parsed.mariadb_ext_capabilities() & greeting.mariadb_ext_capabilities(),
-        ),
+        Login::Iam(_) => iam_capabilities(&greeting, client_caps, &parsed),
         Login::Relay => (
-            capabilities_of(&response.payload) | CapabilityFlags::CLIENT_SSL,
+            client_caps | CapabilityFlags::CLIENT_SSL,
             parsed.mariadb_ext_capabilities(),
         ),
     };
@@ -489,6 +482,19 @@ fn backend_capabilities(db: &HandshakePacket<'_>, client: CapabilityFlags, with_
     capabilities
 }
 
+/// The capabilities of an IAM login (the `SSLRequest`'s and the handshake response's): [`backend_capabilities`],
+/// and the MariaDB extended capabilities both sides have.
+fn iam_capabilities(
+    greeting: &HandshakePacket<'_>,
+    client: CapabilityFlags,
+    response: &HandshakeResponse<'_>,
+) -> (CapabilityFlags, MariadbCapabilities) {
+    (
+        backend_capabilities(greeting, client, response.db_name().is_some()),
+        response.mariadb_ext_capabilities() & greeting.mariadb_ext_capabilities(),
+    )
+}
+
 /// What the login on a client's behalf starts from: the database's greeting, the client's answer (parsed and raw),
 /// its user, and the capabilities sent in the `SSLRequest`.
 #[derive(Clone, Copy)]
@@ -540,12 +546,7 @@ async fn iam_login_with_retry(
     );
     let redial = async {
         let (tcp, greeting) = dial(config).await?;
-        let capabilities = backend_capabilities(
-            &greeting,
-            capabilities_of(hello.raw),
-            hello.response.db_name().is_some(),
-        );
-        let ext = hello.response.mariadb_ext_capabilities() & greeting.mariadb_ext_capabilities();
+        let (capabilities, ext) = iam_capabilities(&greeting, capabilities_of(hello.raw), hello.response);
         let secured = secure(config, tcp, &greeting, capabilities, ext).await?;
         Ok::<_, Refusal>((secured, greeting, capabilities))
     };
